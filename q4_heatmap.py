@@ -1,0 +1,6 @@
+"""Not implemented yet."""
+import sys
+
+if __name__ == "__main__":
+    print("q4_heatmap.py: not implemented yet", file=sys.stderr)
+    sys.exit(1)
