@@ -13,10 +13,8 @@ Value spaces: `rgb` is float RGB in 0..255, `rgb_uint8` its 8-bit form, `x` the 
 Run `python alexnet.py --fetch` to download bvlc_alexnet.npy into weights/ (where a network is reachable).
 """
 import argparse
-import contextlib
 import difflib
 import hashlib
-import os
 import pickle
 import sys
 import urllib.error
@@ -27,25 +25,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from files import atomic_path
-
-
-@contextlib.contextmanager
-def _stderr_silenced():
-    """TensorFlow's C++ runtime prints start-up banners on import that no setting turns off."""
-    saved = os.dup(2)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-with _stderr_silenced():
-    import keras
-    import tensorflow as tf
+from quiet_tensorflow import keras, tf
 
 try:  # numpy's own array reconstructor, the one callable a pickled array needs
     from numpy._core.multiarray import _reconstruct
@@ -154,6 +134,10 @@ class Network:
             raise UserError(f"unknown layer '{layer}' for {self.name}; valid layers are: {', '.join(self.layers)}.")
         return layer
 
+    def output_shape(self, layer):
+        """Shape of a layer's activation, batch dimension first (None)."""
+        return tuple(self._outputs[self.check_layer(layer)].shape)
+
     def preprocess(self, rgb_uint8):
         """H×W×3 uint8 RGB of any size -> float32 S×S×3 in input space (centre square, resized)."""
         rgb_uint8 = np.asarray(rgb_uint8)
@@ -188,7 +172,7 @@ def build_alexnet(params):
     """AlexNet as a Keras model from {layer: (kernel, bias)} in Keras layouts; returns (model, outputs).
 
     Input 227×227×3 BGR minus the Caffe mean. conv1..conv5, fc6, fc7 are reported after their ReLU."""
-    from keras import layers as L
+    L = keras.layers
 
     class LRN(L.Layer):
         """Caffe's local response normalization across 5 channels."""

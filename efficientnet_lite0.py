@@ -7,9 +7,9 @@ blocks without squeeze-excitation, head 1×1 conv 1280 + BN + ReLU6, global aver
 """
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
+
+from quiet_tensorflow import keras, tf
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "weights" / "efficientnet_lite0.npz"
 INPUT_SIZE = 224
@@ -32,7 +32,7 @@ def x_to_rgb(x):
 
 def build():
     """The Keras model (weights not loaded) and its named outputs: stem, stage1..7, head, logits, prob."""
-    from keras import layers as L
+    L = keras.layers
 
     def bn_relu6(h, name, activation=True):
         h = L.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(h)

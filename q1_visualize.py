@@ -1,6 +1,186 @@
-"""Not implemented yet."""
-import sys
+"""Q1 — Visualization of neurons via input optimization.
+
+Find an input image that drives one neuron of a conv or fc layer to a desired *target activation*
+(or as high as it goes), starting from grey noise, while a regularizer keeps the image plausible:
+    minimize  ((a(x) - t) / max(|t|, 1))²  [or -a(x)]  +  λ·‖x‖²           (Simonyan et al. 2014)
+optionally with the Yosinski et al. (2015) operations after each step: L2 decay, Gaussian blur,
+clipping pixels of small norm or small contribution, and random jitter.
+Many neurons are optimized at once, one image per neuron, in one batch.
+
+    python q1_visualize.py                                   # the report's experiment: every layer, both priors
+    python q1_visualize.py --layer conv3 --unit 5 17 --target 2
+"""
+import numpy as np
+from matplotlib import pyplot as plt
+
+import cli
+from alexnet import UserError
+from imaging import for_display, network_label, save_figure, save_image
+from optimize import Neuron, Regularizers, achieved, visualize
+from quiet_tensorflow import tf
+
+L2_ONLY = Regularizers(l2=1.0)
+YOSINSKI = Regularizers(l2=1.0, jitter=8, decay=0.005, blur_every=4, blur_sigma=1.0)
+# Classes shown for the logits layer in the default experiment: ostrich, flamingo, bell pepper.
+LOGIT_UNITS = (9, 130, 945)
+
+
+def receptive_field_box(net, neuron):
+    """(top, bottom, left, right) of the input pixels that can influence `neuron`'s position: where the
+    gradient of all channels there, with respect to a random image, is non-zero. Used to crop figures."""
+    x = tf.random.stateless_normal([1, net.input_size, net.input_size, 3], seed=[0, 0])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        activation = net.activations(x, [neuron.layer])[neuron.layer][0]
+        if activation.shape.rank == 1:
+            return 0, net.input_size, 0, net.input_size
+        value = Neuron(neuron.layer, 0, neuron.position).value(tf.reduce_sum(activation, -1, keepdims=True))
+    rows, cols = np.nonzero(np.abs(tape.gradient(value, x).numpy()[0]).sum(axis=-1))
+    if rows.size == 0:
+        return 0, net.input_size, 0, net.input_size
+    return rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+
+
+def default_layers(net):
+    """AlexNet's eight layers conv1..fc8, or a comparable spread of the bundled network's layers."""
+    if net.name == "alexnet":
+        return net.layers[:-1]
+    return ["stem", "stage1", "stage2", "stage3", "stage4", "stage5", "stage6", net.logits_layer]
+
+
+def default_neurons(net, per_layer=2):
+    """Several units of each layer: evenly spaced channels among those active on grey noise (a ReLU unit
+    that is off there has no gradient to follow), and well-known classes for the logits."""
+    neurons = []
+    noise = net.rgb_to_x(127.5 + np.random.default_rng(0).normal(0, 8, (1, net.input_size, net.input_size, 3)))
+    acts = net.activations(noise, default_layers(net))
+    for layer, a in acts.items():
+        if layer == net.logits_layer:
+            neurons += [Neuron(layer, u) for u in LOGIT_UNITS[:per_layer]]
+            continue
+        a = a.numpy()[0]
+        centre = a[a.shape[0] // 2, a.shape[1] // 2] if a.ndim == 3 else a
+        active = np.flatnonzero(centre > 0)
+        pick = active[np.linspace(0, len(active) - 1, per_layer).round().astype(int)] if len(active) else range(
+            per_layer)
+        neurons += [Neuron(layer, int(u)) for u in pick]
+    return neurons
+
+
+def target_neurons(net):
+    """The target-activation experiment: two logits and two mid-network channels, each driven to a set value."""
+    middle = default_layers(net)[len(default_layers(net)) // 2]
+    return [Neuron(net.logits_layer, 9), Neuron(net.logits_layer, 130), Neuron(middle, 3), Neuron(middle, 7)], \
+        [10.0, 20.0, 2.0, 5.0]
+
+
+def run_variant(net, args, neurons, targets, reg, variant):
+    """Optimize, save each image as a lossless 8-bit file, and measure its activation as saved."""
+    rgb_uint8 = np.clip(np.round(visualize(net, neurons, targets, reg, args.steps, args.lr, args.seed,
+                                           desc=f"Q1 {variant}")), 0, 255).astype(np.uint8)
+    values = achieved(net, rgb_uint8, neurons)
+    rows = []
+    for n, t, img, value in zip(neurons, targets, rgb_uint8, values):
+        path = save_image(args.out / "images" / "q1" / f"{variant}_{n.layer}_{n.unit}.png", img)
+        rows.append({"layer": n.layer, "unit": n.unit, "position": n.position, "label": n.label(net),
+                     "target": t, "achieved": float(value), "steps": args.steps, "variant": variant,
+                     "regularizers": reg.describe(), "seed": args.seed,
+                     "image_file": str(path.relative_to(args.out))})
+    return rgb_uint8, rows
+
+
+def plot_layers(net, neurons, images_by_variant, stem):
+    """One row per layer: each unit's image under each regularizer, cropped to its receptive field."""
+    layers = list(dict.fromkeys(n.layer for n in neurons))
+    variants = list(images_by_variant)
+    per_layer = max(sum(n.layer == layer for n in neurons) for layer in layers)
+    cols = per_layer * len(variants)
+    fig, axes = plt.subplots(len(layers), cols, figsize=(1.25 * cols, 1.45 * len(layers)), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for r, layer in enumerate(layers):
+        members = [i for i, n in enumerate(neurons) if n.layer == layer]
+        for k, i in enumerate(members):
+            top, bottom, left, right = receptive_field_box(net, neurons[i])
+            for v, variant in enumerate(variants):
+                ax = axes[r, k * len(variants) + v]
+                ax.imshow(for_display(images_by_variant[variant][i][top:bottom, left:right]))
+                ax.set_title(f"{neurons[i].label(net)}\n{variant}", fontsize=6.5)
+    fig.suptitle(f"Q1: neuron visualizations — {network_label(net)}", fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, stem)
+
+
+def parse_position(text):
+    if text in ("centre", "mean"):
+        return text
+    try:
+        row, col = (int(v) for v in text.split(","))
+        return row, col
+    except ValueError:
+        raise UserError(f"--position '{text}' is not understood; use centre, mean, or ROW,COL.") from None
+
+
+def main():
+    p = cli.parser(__doc__.split("\n\n")[0] + " Visualize neurons by optimizing the input image.")
+    p.add_argument("--layer", help="layer to visualize (default: the report's experiment over all layers)")
+    p.add_argument("--unit", type=int, nargs="+", default=[0], help="unit (channel) indices in --layer")
+    p.add_argument("--position", default="centre",
+                   help="for conv layers: the neuron's place in the feature map, centre, mean (channel mean) "
+                        "or ROW,COL")
+    p.add_argument("--target", type=float, help="desired target activation; without it the neuron is maximized")
+    p.add_argument("--steps", type=int, default=120, help="optimization steps")
+    p.add_argument("--lr", type=float, default=4.0, help="Adam step size, in 0..255 pixel units")
+    p.add_argument("--l2", type=float, default=1.0, help="weight λ of the image-norm regularizer")
+    p.add_argument("--jitter", type=int, default=0, help="Yosinski: random translation, pixels")
+    p.add_argument("--decay", type=float, default=0.0, help="Yosinski: L2 decay per step")
+    p.add_argument("--blur-every", type=int, default=0, help="Yosinski: blur every k steps (0: never)")
+    p.add_argument("--blur-sigma", type=float, default=1.0, help="Yosinski: blur width, pixels")
+    p.add_argument("--norm-pct", type=float, default=0.0, help="Yosinski: grey out pixels of small norm (percentile)")
+    p.add_argument("--contrib-pct", type=float, default=0.0,
+                   help="Yosinski: grey out pixels of small contribution (percentile)")
+    args = p.parse_args()
+    if args.steps < 1 or args.lr <= 0:
+        raise UserError("--steps must be at least 1 and --lr positive.")
+    for name in ("norm_pct", "contrib_pct"):
+        if not 0 <= getattr(args, name) < 100:
+            raise UserError(f"--{name.replace('_', '-')} must be a percentile in [0, 100).")
+    net = cli.load_network(args)
+
+    if args.layer is None:  # the report's experiment: every layer under both priors, then set targets
+        neurons = default_neurons(net)
+        runs = {"L2": (neurons, [args.target] * len(neurons), Regularizers(l2=args.l2)),
+                "Yosinski": (neurons, [args.target] * len(neurons), YOSINSKI),
+                "target": (*target_neurons(net), Regularizers(l2=args.l2))}
+        question, stem = "q1", "q1_layers"
+    else:
+        position = parse_position(args.position)
+        neurons = [Neuron(args.layer, u, position) for u in args.unit]
+        runs = {"custom": (neurons, [args.target] * len(neurons),
+                           Regularizers(args.l2, args.jitter, args.decay, args.blur_every, args.blur_sigma,
+                                        args.norm_pct, args.contrib_pct))}
+        question, stem = f"q1_{args.layer}", f"q1_{args.layer}"
+
+    images, rows = {}, []
+    for variant, (run_neurons, targets, reg) in runs.items():
+        images[variant], variant_rows = run_variant(net, args, run_neurons, targets, reg, variant)
+        rows += variant_rows
+    images.pop("target", None)  # its neurons differ; its numbers go to the table, not the layer figures
+    layers = list(dict.fromkeys(n.layer for n in neurons))
+    figures = []
+    for start in range(0, len(layers), 4):  # at most four layers a figure, so each fits half a page
+        chunk = [i for i, n in enumerate(neurons) if n.layer in layers[start:start + 4]]
+        figures.append(plot_layers(net, [neurons[i] for i in chunk],
+                                   {v: imgs[chunk] for v, imgs in images.items()},
+                                   args.out / "figures" / f"{stem}_{start // 4 + 1}"))
+    path = cli.write_results(args, question, net, {"units": rows, "figures": [str(f.relative_to(args.out))
+                                                                              for f in figures]})
+    for row in rows:
+        goal = "max" if row["target"] is None else f"target {row['target']:g}"
+        print(f"{row['variant']:>8}  {row['label']:<28} {goal:<12} achieved {row['achieved']:.3f}")
+    print(f"wrote {path} and {len(figures)} figure(s) in {args.out / 'figures'}")
+    return 0
+
 
 if __name__ == "__main__":
-    print("q1_visualize.py: not implemented yet", file=sys.stderr)
-    sys.exit(1)
+    cli.run(main)

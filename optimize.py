@@ -1,0 +1,208 @@
+"""Optimizing an input image through the network: one loop, with composable regularizers and transforms.
+
+Shared by Q1 (neuron visualization), Q2 (the Fourier prior is passed in as an extra term) and Q3 (fooling).
+The variable is `rgb`, float RGB in 0..255 of shape [N,S,S,3]; the network sees `net.rgb_to_x(rgb)`.
+Regularizers act on the image centred on mid-grey, so "zero" means grey for every network.
+"""
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from alexnet import UserError
+from quiet_tensorflow import keras, tf
+
+GREY = 127.5
+
+
+# ---------------------------------------------------------------------------------------------
+# Regularizers (Simonyan et al. 2014; Yosinski et al. 2015) and the jitter transform
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Regularizers:
+    """Weights and switches of the priors; zero turns one off.
+
+    l2: λ of the image-norm penalty λ·mean(((rgb-127.5)/127.5)²), always part of the loss (Simonyan).
+    jitter: random translation of up to this many pixels before every step (Yosinski/lucid).
+    decay: L2 decay, the centred image is multiplied by (1 - decay) after every step (Yosinski θ_decay).
+    blur_every, blur_sigma: Gaussian blur of width blur_sigma pixels every blur_every steps (Yosinski).
+    norm_pct: pixels whose colour norm is below this percentile are set to grey (Yosinski).
+    contrib_pct: pixels whose contribution |x·∇| is below this percentile are set to grey (Yosinski).
+    """
+    l2: float = 1.0
+    jitter: int = 0
+    decay: float = 0.0
+    blur_every: int = 0
+    blur_sigma: float = 0.5
+    norm_pct: float = 0.0
+    contrib_pct: float = 0.0
+
+    def describe(self):
+        return {k: v for k, v in asdict(self).items() if v and not (k == "blur_sigma" and not self.blur_every)}
+
+
+def image_norm(rgb):
+    """Per-image mean squared value of the grey-centred image in [-1, 1] units: [N]."""
+    return tf.reduce_mean(tf.square((rgb - GREY) / GREY), axis=[1, 2, 3])
+
+
+def jitter(rgb, shift):
+    """Translate the whole batch by `shift` = (dy, dx) pixels, wrapping around the border."""
+    return tf.roll(rgb, shift=shift, axis=[1, 2])
+
+
+def gaussian_blur(centred, sigma):
+    radius = max(1, int(np.ceil(2 * sigma)))
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps = tf.constant(taps / taps.sum(), tf.float32)
+    kernel = tf.tile((taps[:, None] * taps[None, :])[:, :, None, None], [1, 1, 3, 1])
+    return tf.nn.depthwise_conv2d(centred, kernel, [1, 1, 1, 1], "SAME")
+
+
+def below_percentile(values, pct):
+    """Mask [N,S,S,1] of the pixels whose value [N,S,S] lies below each image's `pct` percentile."""
+    flat = tf.reshape(values, [tf.shape(values)[0], -1])
+    k = int(round(pct / 100 * (flat.shape[1] - 1)))
+    threshold = tf.sort(flat, axis=1)[:, k]
+    return (values < threshold[:, None, None])[..., None]
+
+
+def yosinski_step(rgb, grad, reg, step):
+    """The Yosinski et al. post-step operations, applied to the grey-centred image."""
+    centred = (rgb - GREY) * (1.0 - reg.decay)
+    if reg.blur_every:
+        blurred = gaussian_blur(centred, reg.blur_sigma)
+        centred = tf.where(step % reg.blur_every == 0, blurred, centred)
+    if reg.norm_pct:
+        centred = tf.where(below_percentile(tf.norm(centred, axis=-1), reg.norm_pct), 0.0, centred)
+    if reg.contrib_pct:
+        contribution = tf.reduce_sum(tf.abs(centred * grad), axis=-1)
+        centred = tf.where(below_percentile(contribution, reg.contrib_pct), 0.0, centred)
+    return centred + GREY
+
+
+# ---------------------------------------------------------------------------------------------
+# The optimization loop
+# ---------------------------------------------------------------------------------------------
+def quantize(rgb):
+    """What saving as an 8-bit image does: round and clip to 0..255 (still float)."""
+    return tf.clip_by_value(tf.round(rgb), 0.0, 255.0)
+
+
+def optimize(net, rgb_init, task_loss, reg=Regularizers(), steps=200, lr=4.0, seed=0, prior=None,
+             until=None, desc="optimizing"):
+    """Adam on the pixels of `rgb_init` [N,S,S,3] (0..255), minimizing per image
+    task_loss(x) + reg.l2·image_norm(rgb) + prior(rgb), with the Yosinski operations after each step.
+
+    task_loss: x [N,S,S,3] in input space -> [N]; prior: rgb -> [N] or None.
+    until: optional (quantized rgb) -> bool; the loop stops after the first step where it is True.
+    lr is in 0..255 pixel units. Returns (rgb as float32 numpy, number of steps taken)."""
+    rgb = tf.Variable(tf.convert_to_tensor(rgb_init, tf.float32))
+    optimizer = keras.optimizers.Adam(learning_rate=lr)
+    shifts = np.random.default_rng(seed).integers(-reg.jitter, reg.jitter + 1, size=(steps, 2))
+
+    @tf.function
+    def step(shift, i):
+        with tf.GradientTape() as tape:
+            seen = jitter(rgb, shift) if reg.jitter else rgb
+            task = task_loss(net.rgb_to_x(seen))
+            loss = task + reg.l2 * image_norm(rgb)
+            if prior is not None:
+                loss += prior(rgb)
+        grad = tape.gradient(loss, rgb)
+        optimizer.apply_gradients([(grad, rgb)])
+        rgb.assign(tf.clip_by_value(yosinski_step(rgb, grad, reg, i), 0.0, 255.0))
+        return tf.reduce_sum(loss), task
+
+    bar = tqdm(total=steps, desc=desc, unit="step", leave=False)
+    taken = 0
+    for taken in range(1, steps + 1):
+        total, task = step(tf.constant(shifts[taken - 1], tf.int32), tf.constant(taken, tf.int32))
+        bar.update(1)
+        if not np.isfinite(total.numpy()):
+            bar.close()
+            raise UserError(f"the optimization diverged (the loss became {total.numpy()} at step {taken}); "
+                            f"try a smaller --lr or a smaller regularizer weight, no image was saved.")
+        bar.set_postfix(loss=f"{float(total) / len(rgb_init):.4g}", refresh=False)
+        if until is not None and until(quantize(rgb)):
+            break
+    bar.close()
+    return rgb.numpy(), taken
+
+
+# ---------------------------------------------------------------------------------------------
+# Neurons and their target activations (Q1, Q2)
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Neuron:
+    """One unit of a layer: a channel at a spatial position (conv), or a unit of an fc/logits layer.
+
+    position: (row, col) in the layer's feature map, "centre" or "mean" (the channel's spatial mean)."""
+    layer: str
+    unit: int
+    position: object = "centre"
+
+    def value(self, activation):
+        """activation: one image's [H,W,C] or [C] -> this neuron's scalar value."""
+        if activation.shape.rank == 1:
+            return activation[self.unit]
+        if self.position == "mean":
+            return tf.reduce_mean(activation[..., self.unit])
+        row, col = ((activation.shape[0] // 2, activation.shape[1] // 2) if self.position == "centre"
+                    else self.position)
+        return activation[row, col, self.unit]
+
+    def label(self, net):
+        name = f"{self.layer} #{self.unit}"
+        if self.layer in (net.logits_layer, "prob"):
+            name += f" ({net.classes[self.unit]})"
+        return name
+
+
+def check_neurons(net, neurons):
+    """Validate layer names and unit ranges with one clear sentence each."""
+    for n in neurons:
+        shape = net.output_shape(n.layer)
+        units = shape[-1]
+        if not 0 <= n.unit < units:
+            raise UserError(f"unit {n.unit} is out of range for layer {n.layer}, which has units 0..{units - 1}.")
+        if isinstance(n.position, tuple):
+            h, w = shape[1:3] if len(shape) == 4 else (None, None)
+            if h is None or not (0 <= n.position[0] < h and 0 <= n.position[1] < w):
+                raise UserError(f"position {n.position} is outside layer {n.layer}'s feature map "
+                                f"({'no spatial map' if h is None else f'{h}x{w}'}).")
+    return neurons
+
+
+def neuron_values(net, x, neurons):
+    """x [N,S,S,3] with one image per neuron -> [N] values of neuron i on image i; one forward pass."""
+    acts = net.activations(x, sorted({n.layer for n in neurons}, key=net.layers.index))
+    return tf.stack([n.value(acts[n.layer][i]) for i, n in enumerate(neurons)])
+
+
+def visualize(net, neurons, targets=None, reg=Regularizers(), steps=200, lr=4.0, seed=0, prior=None, desc=None):
+    """Images [N,S,S,3] (float 0..255) that drive neuron i to targets[i] (None: maximize it).
+
+    The target term is ((a - t)/max(|t|, 1))², so a reachable target is reached, not overshot;
+    without a target, -a is minimized."""
+    check_neurons(net, neurons)
+    targets = [None] * len(neurons) if targets is None else list(targets)
+    has_target = tf.constant([t is not None for t in targets])
+    target = tf.constant([0.0 if t is None else float(t) for t in targets])
+    scale = tf.maximum(tf.abs(target), 1.0)
+
+    def task_loss(x):
+        a = neuron_values(net, x, neurons)
+        return tf.where(has_target, tf.square((a - target) / scale), -a)
+
+    rng = np.random.default_rng(seed)
+    size = net.input_size
+    rgb_init = GREY + np.repeat(rng.normal(0, 8, (len(neurons), size, size, 1)), 3, axis=-1)
+    return optimize(net, rgb_init, task_loss, reg, steps, lr, seed, prior,
+                    desc=desc or f"visualizing {len(neurons)} neurons")[0]
+
+
+def achieved(net, rgb_uint8, neurons):
+    """The neurons' values on images as saved (8-bit): [N] numpy."""
+    x = net.rgb_to_x(np.asarray(rgb_uint8, np.float32))
+    return neuron_values(net, x, neurons).numpy()
