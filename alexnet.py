@@ -144,9 +144,13 @@ class Network:
         if rgb_uint8.ndim != 3 or rgb_uint8.shape[2] != 3 or rgb_uint8.dtype != np.uint8:
             raise UserError(f"preprocess expects an H×W×3 uint8 RGB array, got shape {rgb_uint8.shape} "
                             f"and dtype {rgb_uint8.dtype}.")
+        return np.asarray(self.rgb_to_x(self.resize_to_input(rgb_uint8).astype(np.float32)), np.float32)
+
+    def resize_to_input(self, rgb_uint8):
+        """The network's view of a photo: its centre square, resized to S×S (bicubic); uint8 RGB.
+        An S×S image is returned unchanged."""
         size = (self.input_size, self.input_size)
-        square = ImageOps.fit(Image.fromarray(rgb_uint8), size, Image.Resampling.BICUBIC)
-        return np.asarray(self.rgb_to_x(np.asarray(square, np.float32)), np.float32)
+        return np.asarray(ImageOps.fit(Image.fromarray(rgb_uint8), size, Image.Resampling.BICUBIC))
 
     def deprocess(self, x):
         """x in input space (S×S×3 or N×S×S×3) -> uint8 RGB, rounded and clipped."""

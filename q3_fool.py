@@ -1,6 +1,152 @@
-"""Not implemented yet."""
-import sys
+"""Q3 — Fooling the network: the smallest change that makes it see a completely different class.
+
+Start from a photo the network classifies correctly (at its input resolution, S×S) and take a few
+gradient steps on the pixels that raise the chosen target class (minimal change, maximal influence):
+    minimize  -log p_target(x)  +  μ · mean(((x - x₀)/127.5)²)
+with Adam steps of `--step` grey levels, until the image *as saved in 8 bits* has the target as its top
+class (and, with --min-prob P, p_target > P). The fooled image is written losslessly and re-read from
+disk before it is judged, so surviving 8-bit quantization is part of the method.
+
+    python q3_fool.py                                        # the report's experiment
+    python q3_fool.py --image images/coffee.jpg --target ostrich --min-prob 0.98
+"""
+from pathlib import Path
+
+import numpy as np
+from matplotlib import pyplot as plt
+
+import cli
+from alexnet import UserError
+from imaging import network_label, read_image, save_figure, save_image
+from optimize import Regularizers, optimize
+from quiet_tensorflow import tf
+
+# (image, target class): one photo the network is sure of, one it is unsure of.
+DEFAULT_CASES = (("images/coffee.jpg", "ostrich"), ("images/chelsea.jpg", "fire engine"))
+
+
+def fool(net, rgb_uint8, target, min_prob=0.98, max_steps=50, step=1.0, mu=0.0, seed=0):
+    """S×S×3 uint8 photo -> (fooled S×S×3 uint8, steps taken); stops as soon as the 8-bit image has
+    `target` as top class with p_target > min_prob. Raises UserError if max_steps are not enough."""
+    rgb0 = tf.constant(rgb_uint8[None].astype(np.float32))
+
+    def task_loss(x):  # -log p_target
+        logits = net.logits(x)
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(tf.constant([target]), logits)
+
+    def change(rgb):  # μ · mean squared change, in [-1, 1] units
+        return mu * tf.reduce_mean(tf.square((rgb - rgb0) / 127.5), axis=[1, 2, 3])
+
+    def fooled(rgb_quantized):
+        prob = net.activations(net.rgb_to_x(rgb_quantized), ["prob"])["prob"][0].numpy()
+        return prob.argmax() == target and prob[target] > min_prob
+
+    rgb, steps = optimize(net, rgb0, task_loss, Regularizers(l2=0.0), max_steps, step, seed, prior=change,
+                          until=fooled, desc=f"fooling -> {net.classes[target]}")
+    result = np.clip(np.round(rgb[0]), 0, 255).astype(np.uint8)
+    if not fooled(tf.constant(result[None].astype(np.float32))):
+        raise UserError(f"{max_steps} steps were not enough to make {net.classes[target]} the top class with "
+                        f"p > {min_prob}; raise --max-steps or --step.")
+    return result, steps
+
+
+def change_metrics(original, fooled):
+    """L2 and L∞ of the change in 0..255 pixel units, and the PSNR in dB."""
+    delta = fooled.astype(np.float64) - original.astype(np.float64)
+    mse = np.mean(delta ** 2)
+    return {"l2": float(np.sqrt(np.sum(delta ** 2))), "linf": float(np.abs(delta).max()),
+            "psnr": float(10 * np.log10(255.0 ** 2 / mse)) if mse > 0 else float("inf")}
+
+
+def probabilities(net, rgb_uint8):
+    return net.activations(net.rgb_to_x(rgb_uint8[None].astype(np.float32)), ["prob"])["prob"][0].numpy()
+
+
+# ---------------------------------------------------------------------------------------------
+# The experiment
+# ---------------------------------------------------------------------------------------------
+def top5_bars(ax, net, prob, highlight, title):
+    top = prob.argsort()[::-1][:5]
+    colours = ["tab:red" if i == highlight else "tab:blue" for i in top]
+    ax.barh(range(5)[::-1], prob[top], color=colours)
+    ax.set_yticks(range(5)[::-1], [net.classes[i] for i in top], fontsize=6.5)
+    ax.set_xlim(0, 1)
+    ax.tick_params(axis="x", labelsize=6)
+    ax.set_title(title, fontsize=7.5)
+
+
+def plot_cases(net, cases, stem):
+    """Per case: original, fooled, amplified difference, and the top-5 bars before and after."""
+    fig, axes = plt.subplots(len(cases), 5, figsize=(11, 2.4 * len(cases)), squeeze=False,
+                             gridspec_kw={"width_ratios": [1, 1, 1, 1.15, 1.15]})
+    for row, case in zip(axes, cases):
+        original, fooled, before, after, info = case
+        amplified = 0.5 + (fooled.astype(np.float64) - original) / (2 * max(info["linf"], 1))
+        row[0].imshow(original)
+        row[0].set_title(f"original: {info['original_class']}\np = {info['original_prob']:.3f}", fontsize=7.5)
+        row[1].imshow(fooled)
+        row[1].set_title(f"fooled: {info['target_class']}\np = {info['final_prob']:.3f} (re-read file)",
+                         fontsize=7.5)
+        row[2].imshow(np.clip(amplified, 0, 1))
+        row[2].set_title(f"difference ×{127.5 / max(info['linf'], 1):.0f}\nL∞ {info['linf']:.0f}, "
+                         f"L2 {info['l2']:.0f}, PSNR {info['psnr']:.1f} dB", fontsize=7.5)
+        for ax in row[:3]:
+            ax.axis("off")
+        top5_bars(row[3], net, before, info["target_index"], "top-5 before")
+        top5_bars(row[4], net, after, info["target_index"], f"top-5 after {info['steps']} steps")
+    fig.suptitle(f"Q3: fooling — {network_label(net)}", fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, stem)
+
+
+def main():
+    p = cli.parser("Q3: change an image as little as possible so the network classifies it as another class.")
+    p.add_argument("--image", type=Path, help="photo to fool the network with (default: the report's two cases)")
+    p.add_argument("--target", help="class to make the network see, by index or (partial) name")
+    p.add_argument("--min-prob", type=float, default=0.98, help="stop only once p(target) exceeds this")
+    p.add_argument("--max-steps", type=int, default=50, help="give up after this many steps")
+    p.add_argument("--step", type=float, default=1.0, help="Adam step size, in 0..255 grey levels per step")
+    p.add_argument("--mu", type=float, default=0.0, help="weight μ of the squared-change penalty")
+    args = p.parse_args()
+    if (args.image is None) != (args.target is None):
+        raise UserError("give both --image and --target, or neither for the report's experiment.")
+    if not 0 <= args.min_prob < 1 or args.max_steps < 1 or args.step <= 0:
+        raise UserError("--min-prob must be in [0, 1), --max-steps at least 1 and --step positive.")
+    net = cli.load_network(args)
+    cases = DEFAULT_CASES if args.image is None else ((args.image, args.target),)
+    question = "q3" if args.image is None else f"q3_{Path(args.image).stem}"
+
+    rows, plotted = [], []
+    for image_path, target_name in cases:
+        target = net.classes.find(target_name)
+        original = net.resize_to_input(read_image(image_path))
+        before = probabilities(net, original)
+        if before.argmax() == target:
+            raise UserError(f"{image_path} is already classified as {net.classes[target]}; choose another target.")
+        fooled, steps = fool(net, original, target, args.min_prob, args.max_steps, args.step, args.mu, args.seed)
+        stem = Path(image_path).stem
+        save_image(args.out / "images" / "q3" / f"{stem}_original.png", original)
+        out_file = save_image(args.out / "images" / "q3" / f"{stem}_to_{target}.png", fooled)
+        reread = read_image(out_file)  # judged as saved, not as held in memory
+        after = probabilities(net, reread)
+        info = {"image": str(image_path), "original_class": net.classes[int(before.argmax())],
+                "original_index": int(before.argmax()), "original_prob": float(before.max()),
+                "target_class": net.classes[target], "target_index": target,
+                "target_prob_before": float(before[target]), "final_prob": float(after[target]),
+                "final_top_class": net.classes[int(after.argmax())], "steps": steps,
+                **change_metrics(original, reread), "output_file": str(out_file.relative_to(args.out))}
+        rows.append(info)
+        plotted.append((original, reread, before, after, info))
+    figure = plot_cases(net, plotted, args.out / "figures" / question)
+    path = cli.write_results(args, question, net, {"min_prob": args.min_prob, "step": args.step, "mu": args.mu,
+                                                   "cases": rows, "figures": [str(figure.relative_to(args.out))]})
+    for r in rows:
+        print(f"{r['image']}: {r['original_class']} (p {r['original_prob']:.3f}) -> {r['target_class']} "
+              f"(p {r['final_prob']:.4f}) in {r['steps']} steps; L∞ {r['linf']:.0f}, L2 {r['l2']:.1f}, "
+              f"PSNR {r['psnr']:.1f} dB")
+    print(f"wrote {path} and {figure}")
+    return 0
+
 
 if __name__ == "__main__":
-    print("q3_fool.py: not implemented yet", file=sys.stderr)
-    sys.exit(1)
+    cli.run(main)
