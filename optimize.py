@@ -96,9 +96,10 @@ def optimize(net, rgb_init, task_loss, reg=Regularizers(), steps=200, lr=4.0, se
 
     task_loss: x [N,S,S,3] in input space -> [N]; prior: rgb -> [N] or None.
     until: optional (quantized rgb) -> bool; the loop stops after the first step where it is True.
-    lr is in 0..255 pixel units. Returns (rgb as float32 numpy, number of steps taken)."""
+    lr is the first step size, in 0..255 pixel units. Returns (rgb as float32 numpy, number of steps taken)."""
     rgb = tf.Variable(tf.convert_to_tensor(rgb_init, tf.float32))
-    optimizer = keras.optimizers.Adam(learning_rate=lr)
+    # The step size decays (cosine) to 5% by the last step, so the image settles instead of oscillating.
+    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, steps, alpha=0.05))
     shifts = np.random.default_rng(seed).integers(-reg.jitter, reg.jitter + 1, size=(steps, 2))
 
     @tf.function
@@ -183,13 +184,14 @@ def neuron_values(net, x, neurons):
 def visualize(net, neurons, targets=None, reg=Regularizers(), steps=200, lr=4.0, seed=0, prior=None, desc=None):
     """Images [N,S,S,3] (float 0..255) that drive neuron i to targets[i] (None: maximize it).
 
-    The target term is ((a - t)/max(|t|, 1))², so a reachable target is reached, not overshot;
-    without a target, -a is minimized."""
+    The target term is ((a - t) / (10% of max(|t|, 1)))²: a miss of 10% costs as much as the image-norm
+    penalty of a strongly coloured image, so a reachable target is reached rather than traded away, while
+    the priors still shape the image. Without a target, -a is minimized."""
     check_neurons(net, neurons)
     targets = [None] * len(neurons) if targets is None else list(targets)
     has_target = tf.constant([t is not None for t in targets])
     target = tf.constant([0.0 if t is None else float(t) for t in targets])
-    scale = tf.maximum(tf.abs(target), 1.0)
+    scale = 0.1 * tf.maximum(tf.abs(target), 1.0)
 
     def task_loss(x):
         a = neuron_values(net, x, neurons)

@@ -129,7 +129,7 @@ def main():
                    help="for conv layers: the neuron's place in the feature map, centre, mean (channel mean) "
                         "or ROW,COL")
     p.add_argument("--target", type=float, help="desired target activation; without it the neuron is maximized")
-    p.add_argument("--steps", type=int, default=120, help="optimization steps")
+    p.add_argument("--steps", type=int, default=150, help="optimization steps")
     p.add_argument("--lr", type=float, default=4.0, help="Adam step size, in 0..255 pixel units")
     p.add_argument("--l2", type=float, default=1.0, help="weight λ of the image-norm regularizer")
     p.add_argument("--jitter", type=int, default=0, help="Yosinski: random translation, pixels")

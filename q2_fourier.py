@@ -22,6 +22,7 @@ from optimize import Neuron, Regularizers, achieved, visualize
 from quiet_tensorflow import tf
 
 DEFAULT_CLASSES = ("ostrich", "flamingo", "monarch", "volcano", "pizza")
+FOURIER_WEIGHT = 30.0  # β: enough for the spectrum to follow 1/w while the class logit still reaches its target
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,7 +123,7 @@ def main():
     p.add_argument("--steps", type=int, default=160, help="optimization steps")
     p.add_argument("--lr", type=float, default=4.0, help="Adam step size, in 0..255 pixel units")
     p.add_argument("--l2", type=float, default=1.0, help="weight λ of the image-norm regularizer")
-    p.add_argument("--fourier-weight", type=float, default=1.0, help="weight β of the 1/w prior")
+    p.add_argument("--fourier-weight", type=float, default=FOURIER_WEIGHT, help="weight β of the 1/w prior")
     p.add_argument("--fourier-size", type=int, default=64, help="side of the reduced image the prior is computed on")
     p.add_argument("--reference", default="images/chelsea.jpg", help="a natural photo whose spectrum is shown")
     args = p.parse_args()

@@ -1,6 +1,147 @@
-"""Not implemented yet."""
-import sys
+"""Q4 — Classification heat map by occlusion.
+
+Slide an *occlusion block* of B×B pixels over the network's input image with stride S, set the pixels
+under it to zero, and record the probability of the image's class each time. Cell (i, j) of the map is
+the probability with the block's top-left corner at (i·S, j·S); the map has ⌊(size−B)/S⌋+1 cells a side.
+Where the probability drops, the network was looking. "Zero" is the network's input-space zero, which
+is the mean colour of its training images (`--fill black` uses black pixels instead).
+
+Occluded copies are built inside the graph and evaluated in batches, so memory stays bounded.
+
+    python q4_heatmap.py                                     # the report's experiment
+    python q4_heatmap.py --image images/coffee.jpg --block 48 --stride 8
+"""
+from pathlib import Path
+
+import numpy as np
+from matplotlib import pyplot as plt
+from tqdm import tqdm
+
+import cli
+from alexnet import UserError
+from files import write_npy
+from imaging import network_label, read_image, save_figure
+from quiet_tensorflow import tf
+
+DEFAULT_IMAGES = ("images/chelsea.jpg", "images/coffee.jpg", "images/grace_hopper.jpg")
+DEFAULT_BLOCKS = (32, 64)
+FILLS = {"mean": "input-space zero (the mean colour of the network's training images)",
+         "black": "black pixels (RGB 0, 0, 0)"}
+
+
+def occlusion_map(prob_fn, x, class_index, block, stride, fill, batch_size=64, progress=True):
+    """Probability of `class_index` with an occlusion block at every grid position.
+
+    prob_fn: [N,S,S,3] -> [N, classes] probabilities; x: [S,S,3] in input space; fill: [3] value put under
+    the block (in input space). Returns an [n, n] numpy map, n = (S - block) // stride + 1."""
+    size = x.shape[0]
+    if not 1 <= block <= size or stride < 1:
+        raise UserError(f"the occlusion block must be 1..{size} pixels and the stride at least 1; "
+                        f"got block {block}, stride {stride}.")
+    n = (size - block) // stride + 1
+    corners = np.stack(np.meshgrid(np.arange(n) * stride, np.arange(n) * stride, indexing="ij"), -1).reshape(-1, 2)
+    x = tf.constant(x, tf.float32)
+    fill = tf.constant(fill, tf.float32)
+    pixels = tf.range(size)
+
+    @tf.function(reduce_retracing=True)
+    def probabilities(batch_corners):
+        rows = (pixels >= batch_corners[:, :1]) & (pixels < batch_corners[:, :1] + block)  # [B, S]
+        cols = (pixels >= batch_corners[:, 1:]) & (pixels < batch_corners[:, 1:] + block)
+        inside = (rows[:, :, None] & cols[:, None, :])[..., None]  # [B, S, S, 1]
+        return prob_fn(tf.where(inside, fill, x))[:, class_index]
+
+    out = []
+    for start in tqdm(range(0, len(corners), batch_size), desc=f"occluding {block}px", unit="batch",
+                      leave=False, disable=not progress):
+        out.append(probabilities(tf.constant(corners[start:start + batch_size], tf.int32)).numpy())
+    return np.concatenate(out).reshape(n, n)
+
+
+# ---------------------------------------------------------------------------------------------
+# The experiment
+# ---------------------------------------------------------------------------------------------
+def plot_maps(net, entries, stem):
+    """Per image: the photo, each block size's heat map, and an overlay of the first, with colorbars."""
+    blocks = sorted({e["block"] for e in entries})
+    images = list(dict.fromkeys(e["image"] for e in entries))
+    cols = 2 + len(blocks)
+    fig, axes = plt.subplots(len(images), cols, figsize=(2.35 * cols, 2.35 * len(images)), squeeze=False)
+    for row, image in zip(axes, images):
+        mine = [e for e in entries if e["image"] == image]
+        rgb = mine[0]["rgb"]
+        row[0].imshow(rgb)
+        row[0].set_title(f"{Path(image).name}\n{mine[0]['class_name']} p={mine[0]['base_prob']:.2f}", fontsize=7)
+        for ax, e in zip(row[1:], mine):
+            shown = ax.imshow(e["map"], cmap="inferno", vmin=0, vmax=max(e["base_prob"], e["map"].max()))
+            ax.set_title(f"block {e['block']}, stride {e['stride']}\n{e['map'].shape[0]}×{e['map'].shape[1]} "
+                         f"cells", fontsize=7)
+            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=5.5)
+        e = mine[0]  # overlay: each cell drawn where its block's centre lies
+        half, n = e["block"] / 2, e["map"].shape[0]
+        lo, hi = half - e["stride"] / 2, half + (n - 1) * e["stride"] + e["stride"] / 2
+        row[-1].imshow(rgb)
+        row[-1].imshow(e["map"], cmap="inferno", alpha=0.55, extent=(lo, hi, hi, lo),
+                       vmin=0, vmax=max(e["base_prob"], e["map"].max()))
+        row[-1].set_xlim(0, rgb.shape[1]), row[-1].set_ylim(rgb.shape[0], 0)
+        row[-1].set_title(f"overlay, block {e['block']}", fontsize=7)
+        for ax in row:
+            ax.set_xticks([]), ax.set_yticks([])
+    fig.suptitle(f"Q4: occlusion heat maps, p(class) with the block at each place — {network_label(net)}\n"
+                 f"occluded pixels set to {FILLS[entries[0]['fill']]}", fontsize=8.5)
+    fig.tight_layout()
+    return save_figure(fig, stem)
+
+
+def main():
+    p = cli.parser("Q4: occlusion heat map of the probability of an image's class.")
+    p.add_argument("--image", type=Path, nargs="+", help="photos (default: the report's three images)")
+    p.add_argument("--class", dest="class_name", help="class to map, by index or name (default: the top class)")
+    p.add_argument("--block", type=int, nargs="+", help=f"occlusion block sides in pixels (default: "
+                                                        f"{' '.join(map(str, DEFAULT_BLOCKS))})")
+    p.add_argument("--stride", type=int, default=8, help="pixels between neighbouring block positions")
+    p.add_argument("--fill", choices=sorted(FILLS), default="mean", help="what the occluded pixels are set to")
+    p.add_argument("--batch-size", type=int, default=64, help="occluded copies evaluated at once")
+    args = p.parse_args()
+    if args.batch_size < 1:
+        raise UserError("--batch-size must be at least 1.")
+    net = cli.load_network(args)
+    images = args.image or [Path(i) for i in DEFAULT_IMAGES]
+    blocks = args.block or DEFAULT_BLOCKS
+    question = "q4" if args.image is None and args.block is None and args.class_name is None else \
+        "q4_" + "_".join(Path(i).stem for i in images)
+
+    fill_rgb = np.zeros((1, 1, 3), np.float32) if args.fill == "black" else None
+    fill = np.zeros(3, np.float32) if fill_rgb is None else np.asarray(net.rgb_to_x(fill_rgb))[0, 0]
+
+    def prob_fn(x):
+        return net.activations(x, ["prob"])["prob"]
+
+    entries, rows = [], []
+    for image in images:
+        rgb = net.resize_to_input(read_image(image))
+        x = np.asarray(net.rgb_to_x(rgb.astype(np.float32)))
+        prob = prob_fn(x[None]).numpy()[0]
+        index = int(prob.argmax()) if args.class_name is None else net.classes.find(args.class_name)
+        for block in blocks:
+            heat = occlusion_map(prob_fn, x, index, block, args.stride, fill, args.batch_size)
+            map_file = args.out / "results" / f"{question}_{Path(image).stem}_{index}_b{block}_s{args.stride}.npy"
+            write_npy(map_file, heat)
+            entry = {"image": str(image), "class_index": index, "class_name": net.classes[index],
+                     "base_prob": float(prob[index]), "block": block, "stride": args.stride, "fill": args.fill,
+                     "fill_meaning": FILLS[args.fill], "min_prob": float(heat.min()),
+                     "min_at": [int(v) * args.stride for v in np.unravel_index(heat.argmin(), heat.shape)],
+                     "heatmap_file": str(map_file.relative_to(args.out))}
+            rows.append(entry)
+            entries.append({**entry, "map": heat, "rgb": rgb})
+    figure = plot_maps(net, entries, args.out / "figures" / question)
+    path = cli.write_results(args, question, net, {"maps": rows, "figures": [str(figure.relative_to(args.out))]})
+    for r in rows:
+        print(f"{r['image']}: {r['class_name']} p={r['base_prob']:.3f}; block {r['block']}, stride {r['stride']}: "
+              f"lowest p={r['min_prob']:.3f} with the block at (row, col) {tuple(r['min_at'])}")
+    print(f"wrote {path} and {figure}")
+    return 0
+
 
 if __name__ == "__main__":
-    print("q4_heatmap.py: not implemented yet", file=sys.stderr)
-    sys.exit(1)
+    cli.run(main)

@@ -1,0 +1,239 @@
+"""The four practical questions: each method against a known answer or a property that fails when the
+method is wrong, plus their command lines' handling of bad input."""
+import json
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import cli
+import optimize
+import q1_visualize
+import q2_fourier
+import q3_fool
+import q4_heatmap
+from alexnet import UserError
+from conftest import ROOT, read_rgb
+from imaging import read_image
+from optimize import Neuron, Regularizers, visualize
+from quiet_tensorflow import tf
+
+
+def run_script(module, args, monkeypatch, capsys):
+    """Run a question script's main() in-process, as `python <script> args` would: (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", [module.__file__] + [str(a) for a in args])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run(module.main)
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+# --------------------------------------------------------------------------------------------------
+# Q1
+# --------------------------------------------------------------------------------------------------
+def test_q1_reaches_requested_target_activations(lite0):
+    neurons = [Neuron("logits", 9), Neuron("stage4", 5), Neuron("stage2", 3, "mean")]
+    targets = [15.0, 2.0, 1.0]
+    rgb = visualize(lite0, neurons, targets, Regularizers(l2=1.0), steps=100, lr=4.0, seed=0)
+    values = optimize.achieved(lite0, np.clip(np.round(rgb), 0, 255).astype(np.uint8), neurons)
+    np.testing.assert_allclose(values, targets, rtol=0.05)
+
+
+def test_q1_is_deterministic_per_seed(lite0):
+    neurons = [Neuron("stage3", 1)]
+    reg = q1_visualize.YOSINSKI
+    a, b = (visualize(lite0, neurons, None, reg, steps=6, seed=3) for _ in range(2))
+    c = visualize(lite0, neurons, None, reg, steps=6, seed=4)
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).max() > 1
+
+
+def test_q1_yosinski_operations_do_what_they_say():
+    rgb = tf.constant(np.random.default_rng(0).uniform(0, 255, (1, 16, 16, 3)), tf.float32)
+    grad = tf.ones_like(rgb)
+    step = tf.constant(1)
+    decayed = optimize.yosinski_step(rgb, grad, Regularizers(decay=0.5), step)
+    np.testing.assert_allclose(decayed - 127.5, (rgb - 127.5) * 0.5, atol=1e-4)
+    clipped = optimize.yosinski_step(rgb, grad, Regularizers(norm_pct=50), step).numpy()[0]
+    norms = np.linalg.norm(rgb.numpy()[0] - 127.5, axis=-1)
+    grey = np.all(clipped == 127.5, axis=-1)
+    assert grey.sum() == (norms < np.sort(norms.ravel())[int(round(0.5 * 255))]).sum() and 100 < grey.sum() < 156
+    assert np.all(norms[grey] <= norms[~grey].min())
+    flat = tf.fill([1, 16, 16, 3], 200.0)
+    blurred = optimize.yosinski_step(flat, grad, Regularizers(blur_every=1, blur_sigma=1.0), step).numpy()
+    np.testing.assert_allclose(blurred[0, 4:12, 4:12], 200.0, atol=1e-3)  # blur keeps a flat region flat
+
+
+def test_q1_non_finite_loss_stops_with_a_sentence(lite0):
+    with pytest.raises(UserError, match="diverged"):
+        optimize.optimize(lite0, np.full((1, 224, 224, 3), 127.5, np.float32),
+                          lambda x: tf.reduce_mean(x, axis=[1, 2, 3]) * np.nan, steps=3)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--layer", "conv9"], "unknown layer 'conv9' for efficientnet-lite0; valid layers are: stem, stage1"),
+    (["--layer", "stage4", "--unit", "80"], "unit 80 is out of range for layer stage4, which has units 0..79"),
+    (["--layer", "stage4", "--position", "middle"], "--position 'middle' is not understood"),
+])
+def test_q1_bad_input_gets_one_sentence(args, message, monkeypatch, capsys, tmp_path):
+    code, out, err = run_script(q1_visualize, args + ["--net", "efficientnet-lite0", "--out", tmp_path],
+                                monkeypatch, capsys)
+    assert code == 2 and message in err and "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [err.splitlines()[-1]]
+    assert not (tmp_path / "results").exists()
+
+
+def test_q1_command_line_writes_results(monkeypatch, capsys, tmp_path):
+    code, out, err = run_script(q1_visualize, ["--layer", "stage3", "--unit", "2", "--target", "3",
+                                               "--net", "efficientnet-lite0", "--out", tmp_path], monkeypatch, capsys)
+    assert code == 0
+    result = json.loads((tmp_path / "results" / "q1_stage3.json").read_text())
+    unit = result["units"][0]
+    assert result["network"] == "efficientnet-lite0" and unit["target"] == 3 and abs(unit["achieved"] - 3) < 0.15
+    assert (tmp_path / unit["image_file"]).is_file() and (tmp_path / result["figures"][0]).is_file()
+
+
+# --------------------------------------------------------------------------------------------------
+# Q2
+# --------------------------------------------------------------------------------------------------
+def power_law_noise(exponent, size=224, seed=0):
+    """Grey-level noise whose Fourier magnitude falls exactly as w**exponent, as uint8 RGB."""
+    w = q2_fourier.radial_frequency(size)
+    w[0, 0] = np.inf
+    phase = np.exp(2j * np.pi * np.random.default_rng(seed).uniform(size=(size, size)))
+    img = np.real(np.fft.ifft2(w ** exponent * phase))
+    img = (img - img.mean()) / img.std() * 40 + 127.5
+    return np.repeat(np.clip(np.round(img), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def test_q2_spectral_slope_measures_known_answers():
+    assert q2_fourier.spectral_slope(power_law_noise(-1.0)) == pytest.approx(-1.0, abs=0.15)
+    assert q2_fourier.spectral_slope(power_law_noise(0.0)) == pytest.approx(0.0, abs=0.15)
+    assert -1.5 < q2_fourier.spectral_slope(read_rgb("chelsea.jpg")) < -1.1
+
+
+def test_q2_prior_prefers_one_over_w_and_treats_channels_separately():
+    prior = q2_fourier.fourier_prior(1.0)
+    natural, white, steep = (prior(tf.constant(power_law_noise(e)[None], tf.float32)).numpy()[0]
+                             for e in (-1.0, 0.0, -2.0))
+    assert natural < 0.6 * min(white, steep)  # what remains at the optimum is the random-phase scatter
+    mixed = np.stack([power_law_noise(-1.0, seed=1)[..., 0], power_law_noise(0.0, seed=2)[..., 0],
+                      power_law_noise(-2.0, seed=3)[..., 0]], axis=-1)
+    single = [prior(tf.constant(np.repeat(mixed[None, ..., c:c + 1], 3, axis=-1), tf.float32)).numpy()[0]
+              for c in range(3)]
+    assert prior(tf.constant(mixed[None], tf.float32)).numpy()[0] == pytest.approx(np.mean(single), rel=1e-4)
+
+
+def test_q2_fourier_prior_gives_natural_spectrum(lite0):
+    neurons = [Neuron(lite0.logits_layer, 9)]
+    rgb = visualize(lite0, neurons, [30.0], Regularizers(l2=1.0), steps=160, seed=0,
+                    prior=q2_fourier.fourier_prior(q2_fourier.FOURIER_WEIGHT))
+    img = np.clip(np.round(rgb[0]), 0, 255).astype(np.uint8)
+    assert -1.6 <= q2_fourier.spectral_slope(img) <= -0.8
+    assert optimize.achieved(lite0, img[None], neurons)[0] > 25
+
+
+def test_q2_unknown_class_suggests_nearest(monkeypatch, capsys, tmp_path):
+    code, out, err = run_script(q2_fourier, ["--target", "ostrch", "--out", tmp_path], monkeypatch, capsys)
+    assert code == 2 and "unknown class name 'ostrch'; nearest matches: ostrich (9)" in err
+
+
+# --------------------------------------------------------------------------------------------------
+# Q3
+# --------------------------------------------------------------------------------------------------
+def test_q3_fooled_file_is_target_when_reread(lite0, monkeypatch, capsys, tmp_path):
+    code, out, err = run_script(q3_fool, ["--image", ROOT / "images" / "coffee.jpg", "--target", "ostrich",
+                                          "--out", tmp_path], monkeypatch, capsys)
+    assert code == 0, err
+    case = json.loads((tmp_path / "results" / "q3_coffee.json").read_text())["cases"][0]
+    assert case["original_class"] == "espresso" and case["original_prob"] > 0.8
+    assert case["final_prob"] >= 0.98 and case["psnr"] >= 30
+    fooled = read_image(tmp_path / case["output_file"])  # independent re-read and classification
+    prob = lite0.activations(lite0.preprocess(fooled)[None], ["prob"])["prob"].numpy()[0]
+    assert lite0.classes[prob.argmax()] == "ostrich" and prob.max() >= 0.98
+    original = lite0.resize_to_input(read_rgb("coffee.jpg")).astype(float)
+    assert np.abs(fooled - original).max() == case["linf"] and case["linf"] <= 32
+
+
+def test_q3_change_metrics_known_answer():
+    a = np.zeros((10, 10, 3), np.uint8)
+    b = a.copy()
+    b[0, 0, 0] = 30
+    m = q3_fool.change_metrics(a, b)
+    assert m["l2"] == 30 and m["linf"] == 30
+    assert m["psnr"] == pytest.approx(10 * np.log10(255 ** 2 / (900 / 300)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Q4
+# --------------------------------------------------------------------------------------------------
+def test_q4_tiny_model_gives_exact_map():
+    """A 'network' whose class-1 probability is the mean of one 6×6 region: the expected map is 1 minus the
+    fraction of that region each block covers, computed here by brute force."""
+    size, region = 20, (slice(5, 11), slice(8, 14))
+
+    def prob_fn(x):
+        p = tf.reduce_mean(x[:, region[0], region[1], 0], axis=[1, 2])
+        return tf.stack([1 - p, p], axis=1)
+
+    x = np.ones((size, size, 3), np.float32)
+    block, stride = 4, 3
+    got = q4_heatmap.occlusion_map(prob_fn, x, 1, block, stride, np.zeros(3), batch_size=5, progress=False)
+    n = (size - block) // stride + 1
+    expected = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            occluded = x.copy()
+            occluded[i * stride:i * stride + block, j * stride:j * stride + block] = 0
+            expected[i, j] = occluded[region[0], region[1], 0].mean()
+    assert got.shape == (n, n) == (6, 6)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert expected.min() < 1 and expected.max() == 1  # the test case really has blocks on and off the region
+
+
+def test_q4_occluding_the_cats_face_hurts_more_than_the_background(lite0):
+    x = lite0.preprocess(read_rgb("chelsea.jpg"))
+
+    def prob_fn(batch):
+        return lite0.activations(batch, ["prob"])["prob"]
+
+    cat = int(prob_fn(x[None]).numpy()[0].argmax())
+    heat = q4_heatmap.occlusion_map(prob_fn, x, cat, 64, 32, np.zeros(3), progress=False)  # 6×6 cells
+    face = heat[1:4, 2:4].min()  # blocks over the eyes and nose, centre of the crop
+    background = heat[0, 0]  # top-left corner
+    assert face < background
+
+
+def test_q4_bad_block_is_one_sentence(monkeypatch, capsys, tmp_path):
+    code, out, err = run_script(q4_heatmap, ["--image", ROOT / "images" / "coffee.jpg", "--block", "300",
+                                             "--out", tmp_path], monkeypatch, capsys)
+    assert code == 2 and "the occlusion block must be 1..224 pixels" in err
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading images
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["L", "RGBA", "CMYK", "P", "I;16", "LA"])
+def test_read_image_converts_modes_to_rgb(mode, tmp_path):
+    rgb = read_rgb("coffee.jpg")[:64, :80]
+    img = Image.fromarray(rgb)
+    img = img.convert(mode, palette=Image.Palette.ADAPTIVE) if mode == "P" else img.convert(mode)
+    path = tmp_path / ("x.tif" if mode in ("CMYK", "I;16") else "x.png")
+    img.save(path)
+    out = read_image(path)
+    assert out.shape == (64, 80, 3) and out.dtype == np.uint8
+    grey = np.asarray(Image.fromarray(rgb).convert("L"), float)
+    assert np.corrcoef(out.astype(float).mean(axis=-1).ravel(), grey.ravel())[0, 1] > 0.95
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: None, "not found"),
+    (lambda p: p.write_text("hello"), "is not an image file"),
+    (lambda p: Image.new("RGB", (20, 500)).save(p, format="PNG"), "is 20x500 pixels"),
+])
+def test_read_image_refuses_with_one_sentence(make, message, tmp_path):
+    path = tmp_path / "bad.png"
+    make(path)
+    with pytest.raises(UserError, match=message):
+        read_image(path)
