@@ -105,7 +105,10 @@ def optimize(net, rgb_init, task_loss, reg=Regularizers(), steps=200, lr=4.0, se
     @tf.function
     def step(shift, i):
         with tf.GradientTape() as tape:
-            seen = jitter(rgb, shift) if reg.jitter else rgb
+            # The network sees the image rounded to 8 bits, as it will be saved; the gradient passes the
+            # rounding unchanged (straight-through), so what is optimized is what is measured on the file.
+            seen = rgb + tf.stop_gradient(quantize(rgb) - rgb)
+            seen = jitter(seen, shift) if reg.jitter else seen
             task = task_loss(net.rgb_to_x(seen))
             loss = task + reg.l2 * image_norm(rgb)
             if prior is not None:

@@ -128,7 +128,8 @@ def main():
             map_file = args.out / "results" / f"{question}_{Path(image).stem}_{index}_b{block}_s{args.stride}.npy"
             write_npy(map_file, heat)
             entry = {"image": str(image), "class_index": index, "class_name": net.classes[index],
-                     "base_prob": float(prob[index]), "block": block, "stride": args.stride, "fill": args.fill,
+                     "base_prob": float(prob[index]), "block": block, "stride": args.stride,
+                     "cells": heat.shape[0], "fill": args.fill,
                      "fill_meaning": FILLS[args.fill], "min_prob": float(heat.min()),
                      "min_at": [int(v) * args.stride for v in np.unravel_index(heat.argmin(), heat.shape)],
                      "heatmap_file": str(map_file.relative_to(args.out))}

@@ -1,0 +1,124 @@
+"""Building blocks of the PDF report: A4 pages of real, searchable text (reportlab), matplotlib's SVG
+figures placed as vectors (svglib), formulas typeset by matplotlib's mathtext, and plain tables.
+
+One font family (DejaVu Sans, shipped with matplotlib and used in every figure) covers Greek letters and
+mathematical symbols, so text, tables, formulas and figures look alike.
+"""
+import io
+from pathlib import Path
+
+import matplotlib
+from matplotlib import pyplot as plt
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import cm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from svglib.svglib import svg2rlg
+
+from files import atomic_path
+
+FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+for name, file in (("Sans", "DejaVuSans.ttf"), ("Sans-Bold", "DejaVuSans-Bold.ttf"),
+                   ("Sans-Oblique", "DejaVuSans-Oblique.ttf"), ("Sans-BoldOblique", "DejaVuSans-BoldOblique.ttf"),
+                   ("Mono", "DejaVuSansMono.ttf")):
+    pdfmetrics.registerFont(TTFont(name, FONT_DIR / file))
+pdfmetrics.registerFontFamily("Sans", normal="Sans", bold="Sans-Bold", italic="Sans-Oblique",
+                              boldItalic="Sans-BoldOblique")
+
+TEXT_WIDTH = A4[0] - 4 * cm
+STYLES = {
+    "body": ParagraphStyle("body", fontName="Sans", fontSize=9.5, leading=14.5, spaceAfter=5),
+    "small": ParagraphStyle("small", fontName="Sans", fontSize=8, leading=10.5, spaceAfter=3),
+    "caption": ParagraphStyle("caption", fontName="Sans-Oblique", fontSize=8, leading=10.5, spaceAfter=10,
+                              spaceBefore=2),
+    "h1": ParagraphStyle("h1", fontName="Sans-Bold", fontSize=15, leading=19, spaceBefore=6, spaceAfter=8),
+    "h2": ParagraphStyle("h2", fontName="Sans-Bold", fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=4),
+    "title": ParagraphStyle("title", fontName="Sans-Bold", fontSize=21, leading=27, alignment=TA_CENTER,
+                            spaceAfter=12),
+    "subtitle": ParagraphStyle("subtitle", fontName="Sans", fontSize=12, leading=17, alignment=TA_CENTER,
+                               spaceAfter=6),
+    "code": ParagraphStyle("code", fontName="Mono", fontSize=8, leading=10.5, spaceAfter=5, leftIndent=10),
+    "cell": ParagraphStyle("cell", fontName="Sans", fontSize=7.5, leading=9.5),
+}
+
+
+def text(markup, style="body"):
+    """A paragraph; markup is reportlab's mini-HTML (<b>, <i>, <sub>, <super>, <font name='Mono'>)."""
+    return Paragraph(markup, STYLES[style])
+
+
+def heading(title, level=1):
+    return Paragraph(title, STYLES[f"h{level}"])
+
+
+def figure(svg_path, caption, max_height=21 * cm):
+    """A matplotlib SVG placed as vector graphics, scaled to the text width, with its caption."""
+    drawing = svg2rlg(str(svg_path))
+    scale = min(TEXT_WIDTH / drawing.width, max_height / drawing.height)
+    drawing.scale(scale, scale)
+    drawing.width, drawing.height = drawing.width * scale, drawing.height * scale
+    drawing.hAlign = "CENTER"
+    return KeepTogether([drawing, text(caption, "caption")])
+
+
+def formula(tex, size=11):
+    """A display formula typeset by matplotlib's mathtext (vector), centred."""
+    fig = plt.figure(figsize=(0.01, 0.01))
+    fig.text(0, 0, f"${tex}$", fontsize=size, math_fontfamily="dejavusans")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.03, transparent=True)
+    plt.close(fig)
+    buffer.seek(0)
+    drawing = svg2rlg(buffer)
+    if drawing.width > TEXT_WIDTH:  # never wider than the text
+        scale = TEXT_WIDTH / drawing.width
+        drawing.scale(scale, scale)
+        drawing.width, drawing.height = TEXT_WIDTH, drawing.height * scale
+    drawing.hAlign = "CENTER"
+    return KeepTogether([Spacer(1, 2), drawing, Spacer(1, 5)])
+
+
+def table(header, rows, widths=None):
+    """A compact table with a shaded header row; cells may hold markup."""
+    data = [[Paragraph(f"<b>{h}</b>", STYLES["cell"]) for h in header]]
+    data += [[Paragraph(str(c), STYLES["cell"]) for c in row] for row in rows]
+    t = Table(data, colWidths=widths, repeatRows=1, hAlign="CENTER")
+    t.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e4e8ee")),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.HexColor("#55606e")),
+        ("LINEBELOW", (0, -1), (-1, -1), 0.6, colors.HexColor("#55606e")),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f6f7f9")]),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]))
+    return KeepTogether([t, Spacer(1, 8)])
+
+
+def page_break():
+    return PageBreak()
+
+
+def space(height_cm):
+    return Spacer(1, height_cm * cm)
+
+
+def build(path, story, title, author, footer):
+    """Write the PDF atomically: A4, 2 cm margins, `footer` and the page number on every page but the first."""
+
+    def decorate(canvas, doc):
+        if doc.page > 1:
+            canvas.setFont("Sans", 7.5)
+            canvas.setFillColor(colors.HexColor("#55606e"))
+            canvas.drawString(2 * cm, 1.2 * cm, footer)
+            canvas.drawRightString(A4[0] - 2 * cm, 1.2 * cm, f"page {doc.page}")
+
+    with atomic_path(path) as tmp:
+        doc = SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=1.8 * cm,
+                                bottomMargin=2 * cm, title=title, author=author)
+        doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
+    return Path(path)
+
