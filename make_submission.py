@@ -1,0 +1,75 @@
+"""Make the submission ZIP by the assignment's rules, and check them before writing it.
+
+Ex2_<Names>.zip holds one folder with the code (.py files) and its dependencies (the images used, the
+class names), and exactly one PDF, the report Ex2_<Names>.pdf. No PNG anywhere. The network weights are
+not included (AlexNet's are 233 MB; README.md says how to get them).
+
+    python make_submission.py [--names "Ada Lovelace" ["Alan Turing"]]
+"""
+import argparse
+import zipfile
+from pathlib import Path
+
+import cli
+from alexnet import ROOT, UserError
+from files import atomic_path
+from student_names import resolve_names, submission_name
+
+CODE_PATTERNS = ("*.py", "tools/*.py", "tests/*.py", "requirements.txt", "README.md", "images/*.jpg",
+                 "images/SOURCES.txt", "weights/imagenet_classes.txt", "weights/efficientnet_lite0.PROVENANCE.txt")
+
+
+def submission_entries(stem, report_pdf, root=ROOT):
+    """{name inside the ZIP: file on disk}: the code folder, then the report at the top level."""
+    entries = {f"{stem}/{path.relative_to(root).as_posix()}": path
+               for pattern in CODE_PATTERNS for path in sorted(root.glob(pattern)) if path.is_file()}
+    entries[f"{stem}.pdf"] = Path(report_pdf)
+    return entries
+
+
+def check_rules(stem, names_in_zip):
+    """Refuse, with the broken rule in one sentence, a ZIP that the assignment would not accept."""
+    pdfs = [n for n in names_in_zip if n.lower().endswith(".pdf")]
+    if len(pdfs) != 1:
+        raise UserError(f"the ZIP must contain exactly one PDF (the report), but it would contain {len(pdfs)}: "
+                        f"{', '.join(pdfs) or 'none'}.")
+    if pdfs[0].rsplit("/", 1)[-1] != f"{stem}.pdf":
+        raise UserError(f"the report must be named {stem}.pdf, not {pdfs[0]}.")
+    pngs = [n for n in names_in_zip if n.lower().endswith(".png")]
+    if pngs:
+        raise UserError(f"the ZIP must not contain PNG files, but it would contain {', '.join(pngs)}.")
+    if not any(n.startswith(f"{stem}/") and n.endswith(".py") for n in names_in_zip):
+        raise UserError(f"the ZIP must contain a folder {stem}/ with the code (.py files).")
+    if not any(n.startswith(f"{stem}/images/") for n in names_in_zip):
+        raise UserError("the ZIP must contain the images the code uses (images/).")
+
+
+def write_zip(path, entries):
+    with atomic_path(path) as tmp:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, source in entries.items():
+                zf.write(source, name)
+    return Path(path)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--names", nargs="+", metavar="NAME", help="one or two student names (default: remembered)")
+    p.add_argument("--report-dir", type=Path, default=ROOT / "report", help="where the report PDF is")
+    p.add_argument("--dest", type=Path, default=ROOT, help="folder the ZIP is written to")
+    args = p.parse_args()
+    stem = submission_name(resolve_names(args.names))
+    report = args.report_dir / f"{stem}.pdf"
+    if not report.is_file():
+        raise UserError(f"the report {report} does not exist yet; make it first with python make_report.py.")
+    entries = submission_entries(stem, report)
+    check_rules(stem, list(entries))
+    path = write_zip(args.dest / f"{stem}.zip", entries)
+    with zipfile.ZipFile(path) as zf:  # the rules hold for what was actually written
+        check_rules(stem, zf.namelist())
+    print(f"wrote {path}: {len(entries)} files ({path.stat().st_size / 1e6:.1f} MB), the rules hold")
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)

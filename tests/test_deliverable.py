@@ -1,0 +1,131 @@
+"""The deliverable: the submission rules the packager enforces, atomic writing, the report builder's
+message for missing results, and a report built from (small, made-up) results."""
+import argparse
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+from matplotlib import pyplot as plt
+
+import make_report
+import make_submission
+from alexnet import UserError
+from files import atomic_path, write_json
+from imaging import save_figure
+from student_names import resolve_names, submission_name
+
+STEM = "Ex2_AdaLovelace_AlanTuring"
+
+
+def test_submission_name_follows_the_rule(tmp_path):
+    assert submission_name(["Ada Lovelace", "Alan Turing"]) == STEM
+    assert submission_name(["Yann  LeCun"]) == "Ex2_YannLeCun"
+    names_file = tmp_path / "names.json"
+    assert resolve_names(["Ada  Lovelace"], names_file) == ["Ada Lovelace"]
+    assert resolve_names(None, names_file) == ["Ada Lovelace"]  # remembered
+    with pytest.raises(UserError, match="one or two student names"):
+        resolve_names(["A B", "C D", "E F"], names_file)
+
+
+@pytest.fixture
+def entries(tmp_path):
+    report = tmp_path / f"{STEM}.pdf"
+    report.write_bytes(b"%PDF-1.4 report")
+    return make_submission.submission_entries(STEM, report)
+
+
+def test_packager_accepts_the_real_tree(entries, tmp_path):
+    names = list(entries)
+    make_submission.check_rules(STEM, names)
+    assert f"{STEM}/q1_visualize.py" in names and f"{STEM}/images/chelsea.jpg" in names
+    assert not any("npz" in n or n.endswith(".npy") for n in names)  # weights are not shipped
+    path = make_submission.write_zip(tmp_path / f"{STEM}.zip", entries)
+    with zipfile.ZipFile(path) as zf:
+        assert sorted(zf.namelist()) == sorted(names) and zf.read(f"{STEM}.pdf") == b"%PDF-1.4 report"
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({f"{STEM}/images/preview.PNG": None}, "must not contain PNG files"),
+    ({f"{STEM}/notes.pdf": None}, "exactly one PDF"),
+])
+def test_packager_refuses_broken_rules(entries, extra, message):
+    with pytest.raises(UserError, match=message):
+        make_submission.check_rules(STEM, list(entries) + list(extra))
+
+
+def test_packager_refuses_misnamed_report(entries):
+    names = [n for n in entries if not n.endswith(".pdf")] + ["Ex2_Someone.pdf"]
+    with pytest.raises(UserError, match=f"must be named {STEM}.pdf"):
+        make_submission.check_rules(STEM, names)
+
+
+def test_atomic_path_keeps_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "result.json"
+    write_json(target, {"good": 1})
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text('{"half": ')
+            raise RuntimeError("interrupted")
+    assert target.read_text() == '{\n  "good": 1\n}\n' and list(tmp_path.iterdir()) == [target]
+
+
+def test_missing_results_name_the_command(tmp_path, monkeypatch):
+    monkeypatch.setattr(make_report, "QUESTIONS", {"q1": "no_such_script.py", "q2": "no_such_either.py"})
+    args = argparse.Namespace(out=tmp_path, rerun=False, net="auto", weights=None, seed=0)
+    with pytest.raises(UserError, match=r"results of q1, q2 are missing and could not be made; run "
+                                        r"python no_such_script.py --out .*; python no_such_either.py"):
+        make_report.ensure_results(args)
+
+
+# --------------------------------------------------------------------------------------------------
+# The report, built from small made-up results (the real ones take minutes to compute)
+# --------------------------------------------------------------------------------------------------
+def fake_figure(out, name):
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([1, 2, 3])
+    return str(save_figure(fig, out / "figures" / name).relative_to(out))
+
+
+def fake_results(out):
+    net = {"network": "efficientnet-lite0", "network_reason": "test", "seed": 0}
+    unit = {"layer": "stage3", "unit": 1, "position": "centre", "label": "stage3 #1", "steps": 5, "seed": 0,
+            "regularizers": {"l2": 1.0}, "image_file": "x.png"}
+    write_json(out / "results" / "q1.json", {**net, "figures": [fake_figure(out, "q1_layers_1")], "units": [
+        {**unit, "variant": "L2", "target": None, "achieved": 9.5},
+        {**unit, "variant": "Yosinski", "target": None, "achieved": 4.5, "regularizers": {"jitter": 8}},
+        {**unit, "variant": "target", "target": 2.0, "achieved": 2.01}]})
+    write_json(out / "results" / "q2.json", {**net, "fourier_weight": 30.0, "fourier_size": 64, "l2": 1.0,
+                                             "steps": 5, "reference_slope": -1.3, "classes": [
+        {"class_index": 9, "class_name": "ostrich", "regularizer": r, "target_logit": 30.0, "logit": 29.9,
+         "prob": 0.99, "top_class": "ostrich", "spectral_slope": s, "image_file": "y.png"}
+        for r, s in (("l2", 0.02), ("fourier", -1.1))]})
+    fake_figure(out, "q2_classes"), fake_figure(out, "q2_spectra")
+    write_json(out / "results" / "q3.json", {**net, "min_prob": 0.98, "step": 1.0, "mu": 0.0,
+                                             "figures": [fake_figure(out, "q3")], "cases": [
+        {"image": "images/coffee.jpg", "original_class": "espresso", "original_index": 967, "original_prob": 0.83,
+         "target_class": "ostrich", "target_index": 9, "target_prob_before": 1e-6, "final_prob": 0.981,
+         "final_top_class": "ostrich", "steps": 12, "l2": 1500.0, "linf": 11.0, "psnr": 35.1,
+         "output_file": "z.png"}]})
+    write_json(out / "results" / "q4.json", {**net, "figures": [fake_figure(out, "q4")], "maps": [
+        {"image": "images/coffee.jpg", "class_index": 967, "class_name": "espresso", "base_prob": 0.83,
+         "block": 32, "stride": 8, "cells": 25, "fill": "mean", "fill_meaning": "input-space zero",
+         "min_prob": 0.47, "min_at": [56, 96], "heatmap_file": "m.npy"}]})
+
+
+def test_report_builds_with_every_section(tmp_path, monkeypatch):
+    fake_results(tmp_path)
+    monkeypatch.setattr("sys.argv", ["make_report.py", "--names", "Ada Lovelace", "Alan Turing", "--out",
+                                     str(tmp_path)])
+    monkeypatch.setattr(make_report, "resolve_names", lambda given: resolve_names(given, tmp_path / "names.json"))
+    assert make_report.main() == 0
+    report = tmp_path / f"{STEM}.pdf"
+    data = report.read_bytes()
+    assert data.startswith(b"%PDF") and data.count(b"/Type /Page\n") + data.count(b"/Type /Page ") >= 6
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed; the PDF was built but its text is not checked")
+    text = subprocess.run(["pdftotext", str(report), "-"], capture_output=True, text=True).stdout
+    for expected in ("Ada Lovelace and Alan Turing", "not by AlexNet", "1. The code", "(Q1)", "(Q2)", "(Q3)",
+                     "(Q4)", "6. Theoretical questions", "1.1 Receptive field", "9×9", "NP-completeness",
+                     "espresso", "PSNR"):
+        assert expected in text, expected
