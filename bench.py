@@ -1,0 +1,168 @@
+"""Benchmark: our Q1/Q3/Q4 against the tools a user would otherwise pick and against what the hardware
+allows, on one network with the same inputs and settings. Not part of the tests (timings are noisy).
+
+    pip install -r requirements-bench.txt
+    python bench.py [--net efficientnet-lite0] [--json bench.json] [--skip-main]
+
+Prints a table; --json also writes the numbers (ratios > 1 mean we are faster).
+"""
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import alexnet
+import q3_fool
+from files import write_json
+from imaging import read_image
+from optimize import Neuron, Regularizers, optimize, neuron_values
+from q4_heatmap import occlusion_map
+from quiet_tensorflow import keras, tf
+
+
+def best_of(fn, repeats=3):
+    """Fastest of `repeats` timed calls after one warm-up call (compilation excluded)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_occlusion(net, x, class_index, patch, batch):
+    from tf_explain.core.occlusion_sensitivity import OcclusionSensitivity
+    prob_model = keras.Model(net.model.input, net.model.output["prob"])
+
+    def prob_fn(images):
+        return net.activations(images, ["prob"])["prob"]
+
+    n = (net.input_size - patch) // patch + 1
+    evaluations = n * n
+    ours = best_of(lambda: occlusion_map(prob_fn, x, class_index, patch, patch, np.zeros(3), batch, progress=False))
+    # tf-explain fills with grey 127.5 in the array it is given; the cost does not depend on the value
+    explainer = OcclusionSensitivity(batch_size=batch)
+    theirs = best_of(lambda: explainer.get_sensitivity_map(prob_model, x, class_index, patch))
+
+    single = tf.function(prob_fn)
+
+    def naive_map():  # one occluded copy and one forward pass per position
+        for i in range(n):
+            for j in range(n):
+                occluded = x.copy()
+                occluded[i * patch:(i + 1) * patch, j * patch:(j + 1) * patch] = 0
+                single(occluded[None]).numpy()[0, class_index]
+
+    naive = best_of(naive_map, repeats=1)
+    full_batch = tf.constant(np.repeat(x[None], batch, axis=0))
+    forward = tf.function(prob_fn)
+    per_batch = best_of(lambda: forward(full_batch).numpy())
+    limit_rate = batch / per_batch
+    return {"occlusion_evaluations": evaluations, "occlusion_seconds": ours, "tf_explain_seconds": theirs,
+            "naive_seconds": naive, "occlusion_speedup_vs_tf_explain": theirs / ours,
+            "occlusion_speedup_vs_naive": naive / ours,
+            "occlusion_fraction_of_forward_limit": (evaluations / ours) / limit_rate}
+
+
+def bench_visualization(net, steps, batch):
+    from tf_keras_vis.activation_maximization import ActivationMaximization
+    from tf_keras_vis.utils.regularizers import Norm
+    from tf_keras_vis.utils.scores import CategoricalScore
+    classes = list(range(1, batch + 1))
+    neurons = [Neuron(net.logits_layer, c) for c in classes]
+    seed = 127.5 + np.random.default_rng(0).normal(0, 8, (batch, net.input_size, net.input_size, 3))
+
+    def ours():
+        optimize(net, seed, lambda x: -neuron_values(net, x, neurons), Regularizers(l2=1.0), steps, 4.0,
+                 desc="bench")
+
+    logits_model = keras.Model(net.model.input, net.model.output[net.logits_layer])
+    visualizer = ActivationMaximization(logits_model, clone=False)
+
+    def theirs():
+        visualizer(CategoricalScore(classes), seed_input=net.rgb_to_x(seed.astype(np.float32)).numpy(),
+                   steps=steps, input_modifiers=[], regularizers=[Norm(weight=1.0)],
+                   optimizer=keras.optimizers.Adam(4.0), input_range=(None, None))
+
+    x = tf.Variable(net.rgb_to_x(seed.astype(np.float32)))
+
+    @tf.function
+    def forward_backward():
+        with tf.GradientTape() as tape:
+            score = tf.reduce_sum(neuron_values(net, x, neurons))
+        return tape.gradient(score, x)
+
+    ours_s, theirs_s = best_of(ours, repeats=2), best_of(theirs, repeats=2)
+    limit_s = best_of(lambda: forward_backward().numpy())
+    return {"visualization_steps": steps, "visualization_batch": batch, "visualization_seconds": ours_s,
+            "tf_keras_vis_seconds": theirs_s, "visualization_speedup_vs_tf_keras_vis": theirs_s / ours_s,
+            "visualization_fraction_of_fwd_bwd_limit": (steps / ours_s) / (1 / limit_s)}
+
+
+def bench_fooling(net, image, target_name, step, min_prob=0.98, max_steps=100):
+    """Q3 as shipped, and a plain targeted iterative sign-gradient (BIM) baseline with the same step size."""
+    target = net.classes.find(target_name)
+    original = net.resize_to_input(read_image(image))
+    fooled, steps = q3_fool.fool(net, original, target, min_prob, max_steps, step)
+    ours = q3_fool.change_metrics(original, fooled)
+
+    rgb = tf.Variable(original[None].astype(np.float32))
+
+    @tf.function
+    def bim_step():
+        with tf.GradientTape() as tape:
+            logits = net.logits(net.rgb_to_x(rgb))
+            loss = tf.nn.sparse_softmax_cross_entropy_with_logits(tf.constant([target]), logits)
+        rgb.assign(tf.clip_by_value(tf.round(rgb - step * tf.sign(tape.gradient(loss, rgb))), 0, 255))
+        return tf.nn.softmax(net.logits(net.rgb_to_x(rgb)))[0]
+
+    for bim_steps in range(1, max_steps + 1):
+        prob = bim_step().numpy()
+        if prob.argmax() == target and prob[target] > min_prob:
+            break
+    baseline = q3_fool.change_metrics(original, rgb.numpy()[0].astype(np.uint8))
+    return {"fooling_steps": steps, "fooling_linf": ours["linf"], "fooling_psnr": ours["psnr"],
+            "fooling_baseline_steps": bim_steps, "fooling_baseline_linf": baseline["linf"],
+            "fooling_baseline_psnr": baseline["psnr"]}
+
+
+def bench_main_command():
+    """The README's main command (report stage) from empty results, in a scratch output folder."""
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "make_report.py", "--names", "Bench Mark", "--out", out], check=True,
+                       cwd=alexnet.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"main_command_seconds": seconds, "main_command_peak_rss_gb": peak_kb / 1024 ** 2}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--net", default="efficientnet-lite0", help="network to measure on")
+    p.add_argument("--json", help="also write the numbers to this JSON file")
+    p.add_argument("--skip-main", action="store_true", help="skip timing the main command (about 4 minutes)")
+    args = p.parse_args()
+    net = alexnet.load(args.net)
+    x = net.preprocess(read_image("images/coffee.jpg"))
+    results = {"network": net.name}
+    results.update(bench_occlusion(net, x, 967, patch=16, batch=64))
+    results.update(bench_visualization(net, steps=30, batch=8))
+    results.update(bench_fooling(net, "images/coffee.jpg", "ostrich", step=1.0))
+    if not args.skip_main:
+        results.update(bench_main_command())
+    width = max(map(len, results))
+    for key, value in results.items():
+        print(f"{key:<{width}}  {value:.3f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
+    if args.json:
+        write_json(args.json, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
