@@ -235,6 +235,17 @@ def q2_section(results, out):
             "natural, but it removes the noise-like look of unregularized visualizations.")]
 
 
+def unsure_vs_sure(cases):
+    """A sentence comparing the case the network was least sure of with the one it was surest of."""
+    low, high = min(cases, key=lambda c: c["original_prob"]), max(cases, key=lambda c: c["original_prob"])
+    if low is high:
+        return ""
+    return (f"The unsure case (p = {fmt(low['original_prob'], 2)}) needed {low['steps']} steps and L∞ "
+            f"{low['linf']:.0f}, the confident one (p = {fmt(high['original_prob'], 2)}) {high['steps']} steps and "
+            f"L∞ {high['linf']:.0f}: the starting probability alone does not set the size of the change; how far "
+            f"the chosen target class lies from the image matters as much.")
+
+
 def q3_section(results, out):
     q3 = results["q3"]
     cases = q3["cases"]
@@ -243,14 +254,20 @@ def q3_section(results, out):
         pdf.heading("4. Fooling the network (Q3)"),
         pdf.text("<b>Method.</b> Starting from a photo x<sub>0</sub> at the network's input resolution, a few "
                  "gradient steps on the pixels raise the probability of a chosen, completely different class "
-                 "(minimal change, maximal influence):"),
-        pdf.formula(r"\min_x\ -\log p_{\mathrm{target}}(x) + \mu\,\|\tilde{x}-\tilde{x}_0\|^2"),
-        pdf.text(f"Each Adam step changes a pixel by about {q3['step']:g} grey level at most (μ = {q3['mu']:g}); "
-                 "the loop stops at the first step after which the image <i>rounded to 8 bits</i> has the target "
-                 f"as its top class with probability above {q3['min_prob']:g}. The fooled image is then written "
-                 "losslessly, read back from disk and classified again: every number below is measured on that "
-                 "file. The change is reported in 0–255 pixel units (L2 over all pixels and channels, L∞) and as "
-                 "PSNR. One case starts from a confident classification, one from an unsure one."),
+                 "(minimal change, maximal influence). Step k moves every pixel by α grey levels against the sign "
+                 "of the gradient of the loss −log p<sub>target</sub> (for a given largest change per pixel, the "
+                 "sign gives the largest first-order gain), rounds to 8 bits, and keeps the change inside an L∞ "
+                 "budget that grows only while the network is not yet fooled:"),
+        pdf.formula(r"x_k = \Pi_{\|x - x_0\|_\infty \leq \varepsilon_k}\ \mathrm{round}\left(x_{k-1} - "
+                    r"\alpha\,\mathrm{sign}\,\nabla_x(-\log p_{\mathrm{target}}(x_{k-1}))\right),\qquad "
+                    r"\varepsilon_k = \alpha\,\lceil g\,k \rceil"),
+        pdf.text(f"with α = {q3['step']:g} and g = {q3['growth']:.2f} (g = 1 is the plain iterative sign method, "
+                 "whose budget grows with every step). The loop stops at the first step after which the 8-bit "
+                 f"image has the target as its top class with probability above {q3['min_prob']:g}. The fooled "
+                 "image is then written losslessly, read back from disk and classified again: every number below "
+                 "is measured on that file. The change is reported in 0–255 pixel units (L2 over all pixels and "
+                 "channels, L∞) and as PSNR. One case starts from a confident classification, one from an unsure "
+                 "one."),
         pdf.figure(out / Path(q3["figures"][0]).with_suffix(".svg"),
                    f"Figure {n}. Q3 ({NETWORK_NAMES[q3['network']]}): original, fooled image (as re-read from "
                    "disk), the difference amplified, and the top-5 probabilities before and after (target in red).",
@@ -267,10 +284,11 @@ def q3_section(results, out):
                 f"pixel changed by more than {c['linf']:.0f} grey levels (PSNR {c['psnr']:.1f} dB)." for c in cases)
             + " The changes are invisible at normal viewing size: the network's decision rests on directions in "
               "pixel space that have almost nothing to do with what a person sees, and in a high-dimensional input "
-              "many small coordinated changes add up to a large change of the logits. The unsure image needed about "
-              "as much change as the confident one: the starting probability says little about the distance to "
-              "another class. Rounding to 8 bits is part of the method: stopping on the unrounded image would "
-              "sometimes leave a file that is no longer fooled.")]
+              "many small coordinated changes add up to a large change of the logits. " + unsure_vs_sure(cases) +
+            " Rounding to 8 bits is part of the method: stopping on the unrounded image would "
+              "sometimes leave a file that is no longer fooled. Letting the budget grow more slowly than the "
+              "steps (g &lt; 1) reaches the same confidence with a smaller largest change than plain iterative "
+              "sign steps: once a pixel has used its budget, the others keep working.")]
 
 
 def q4_section(results, out):

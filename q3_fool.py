@@ -2,10 +2,12 @@
 
 Start from a photo the network classifies correctly (at its input resolution, S×S) and take a few
 gradient steps on the pixels that raise the chosen target class (minimal change, maximal influence):
-    minimize  -log p_target(x)  +  μ · mean(((x - x₀)/127.5)²)
-with Adam steps of `--step` grey levels, until the image *as saved in 8 bits* has the target as its top
-class (and, with --min-prob P, p_target > P). The fooled image is written losslessly and re-read from
-disk before it is judged, so surviving 8-bit quantization is part of the method.
+each step moves every pixel by one grey level against the sign of ∇(-log p_target) — the largest
+first-order gain for the largest change per pixel — inside an L∞ budget around the photo that grows by
+2/3 of a grey level per step, so the change grows only while the network is not yet fooled. The loop
+stops as soon as the image *as saved in 8 bits* has the target as its top class (and, with --min-prob P,
+p_target > P). The fooled image is written losslessly and re-read from disk before it is judged, so
+surviving 8-bit quantization is part of the method.
 
     python q3_fool.py                                        # the report's experiment
     python q3_fool.py --image images/coffee.jpg --target ostrich --min-prob 0.98
@@ -14,40 +16,45 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib import pyplot as plt
+from tqdm import tqdm
 
 import cli
 from alexnet import UserError
 from imaging import network_label, read_image, save_figure, save_image
-from optimize import Regularizers, optimize
+from optimize import quantize
 from quiet_tensorflow import tf
 
 # (image, target class): one photo the network is sure of, one it is unsure of.
 DEFAULT_CASES = (("images/coffee.jpg", "ostrich"), ("images/chelsea.jpg", "fire engine"))
 
 
-def fool(net, rgb_uint8, target, min_prob=0.98, max_steps=50, step=1.0, mu=0.0, seed=0):
-    """S×S×3 uint8 photo -> (fooled S×S×3 uint8, steps taken); stops as soon as the 8-bit image has
-    `target` as top class with p_target > min_prob. Raises UserError if max_steps are not enough."""
+def fool(net, rgb_uint8, target, min_prob=0.98, max_steps=50, step=1.0, growth=2 / 3):
+    """S×S×3 uint8 photo -> (fooled S×S×3 uint8, steps taken).
+
+    Step k moves every pixel by `step` grey levels against the gradient of -log p_target (its sign: the
+    largest first-order gain for a given largest change), rounds to 8 bits, and projects into the L∞ ball of
+    radius step·⌈growth·k⌉ around the photo: the budget grows only as long as the network is not yet
+    fooled. Stops as soon as the 8-bit image has `target` as top class with p_target > min_prob."""
     rgb0 = tf.constant(rgb_uint8[None].astype(np.float32))
+    labels = tf.constant([target])
 
-    def task_loss(x):  # -log p_target
-        logits = net.logits(x)
-        return tf.nn.sparse_softmax_cross_entropy_with_logits(tf.constant([target]), logits)
+    @tf.function
+    def update(rgb, radius):
+        with tf.GradientTape() as tape:
+            tape.watch(rgb)
+            loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, net.logits(net.rgb_to_x(rgb)))
+        rgb = quantize(rgb - step * tf.sign(tape.gradient(loss, rgb)))
+        rgb = tf.clip_by_value(rgb0 + tf.clip_by_value(rgb - rgb0, -radius, radius), 0.0, 255.0)
+        return rgb, tf.nn.softmax(net.logits(net.rgb_to_x(rgb)))[0]
 
-    def change(rgb):  # μ · mean squared change, in [-1, 1] units
-        return mu * tf.reduce_mean(tf.square((rgb - rgb0) / 127.5), axis=[1, 2, 3])
-
-    def fooled(rgb_quantized):
-        prob = net.activations(net.rgb_to_x(rgb_quantized), ["prob"])["prob"][0].numpy()
-        return prob.argmax() == target and prob[target] > min_prob
-
-    rgb, steps = optimize(net, rgb0, task_loss, Regularizers(l2=0.0), max_steps, step, seed, prior=change,
-                          until=fooled, desc=f"fooling -> {net.classes[target]}")
-    result = np.clip(np.round(rgb[0]), 0, 255).astype(np.uint8)
-    if not fooled(tf.constant(result[None].astype(np.float32))):
-        raise UserError(f"{max_steps} steps were not enough to make {net.classes[target]} the top class with "
-                        f"p > {min_prob}; raise --max-steps or --step.")
-    return result, steps
+    rgb = rgb0
+    for k in tqdm(range(1, max_steps + 1), desc=f"fooling -> {net.classes[target]}", unit="step", leave=False):
+        rgb, prob = update(rgb, tf.constant(step * np.ceil(growth * k), tf.float32))
+        prob = prob.numpy()
+        if prob.argmax() == target and prob[target] > min_prob:
+            return rgb.numpy()[0].astype(np.uint8), k
+    raise UserError(f"{max_steps} steps were not enough to make {net.classes[target]} the top class with "
+                    f"p > {min_prob}; raise --max-steps, --step or --growth.")
 
 
 def change_metrics(original, fooled):
@@ -105,13 +112,14 @@ def main():
     p.add_argument("--target", help="class to make the network see, by index or (partial) name")
     p.add_argument("--min-prob", type=float, default=0.98, help="stop only once p(target) exceeds this")
     p.add_argument("--max-steps", type=int, default=50, help="give up after this many steps")
-    p.add_argument("--step", type=float, default=1.0, help="Adam step size, in 0..255 grey levels per step")
-    p.add_argument("--mu", type=float, default=0.0, help="weight μ of the squared-change penalty")
+    p.add_argument("--step", type=float, default=1.0, help="change of a pixel per step, in 0..255 grey levels")
+    p.add_argument("--growth", type=float, default=2 / 3,
+                   help="the L∞ budget grows by this many steps per step (1: plain iterative sign steps)")
     args = p.parse_args()
     if (args.image is None) != (args.target is None):
         raise UserError("give both --image and --target, or neither for the report's experiment.")
-    if not 0 <= args.min_prob < 1 or args.max_steps < 1 or args.step <= 0:
-        raise UserError("--min-prob must be in [0, 1), --max-steps at least 1 and --step positive.")
+    if not 0 <= args.min_prob < 1 or args.max_steps < 1 or args.step <= 0 or args.growth <= 0:
+        raise UserError("--min-prob must be in [0, 1), --max-steps at least 1, --step and --growth positive.")
     net = cli.load_network(args)
     cases = DEFAULT_CASES if args.image is None else ((args.image, args.target),)
     question = "q3" if args.image is None else f"q3_{Path(args.image).stem}"
@@ -123,7 +131,7 @@ def main():
         before = probabilities(net, original)
         if before.argmax() == target:
             raise UserError(f"{image_path} is already classified as {net.classes[target]}; choose another target.")
-        fooled, steps = fool(net, original, target, args.min_prob, args.max_steps, args.step, args.mu, args.seed)
+        fooled, steps = fool(net, original, target, args.min_prob, args.max_steps, args.step, args.growth)
         stem = Path(image_path).stem
         save_image(args.out / "images" / "q3" / f"{stem}_original.png", original)
         out_file = save_image(args.out / "images" / "q3" / f"{stem}_to_{target}.png", fooled)
@@ -138,7 +146,7 @@ def main():
         rows.append(info)
         plotted.append((original, reread, before, after, info))
     figure = plot_cases(net, plotted, args.out / "figures" / question)
-    path = cli.write_results(args, question, net, {"min_prob": args.min_prob, "step": args.step, "mu": args.mu,
+    path = cli.write_results(args, question, net, {"min_prob": args.min_prob, "step": args.step, "growth": args.growth,
                                                    "cases": rows, "figures": [str(figure.relative_to(args.out))]})
     for r in rows:
         print(f"{r['image']}: {r['original_class']} (p {r['original_prob']:.3f}) -> {r['target_class']} "

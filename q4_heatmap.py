@@ -29,6 +29,17 @@ FILLS = {"mean": "input-space zero (the mean colour of the network's training im
          "black": "black pixels (RGB 0, 0, 0)"}
 
 
+@tf.function(reduce_retracing=True)
+def occluded_probabilities(prob_fn, x, fill, corners, block, class_index):
+    """p(class_index) for one batch of occluded copies of x [S,S,3]; corners [B,2] are the blocks' top-left
+    pixels. The copies are made here, inside the graph, and never all at once."""
+    pixels = tf.range(tf.shape(x)[0])
+    rows = (pixels >= corners[:, :1]) & (pixels < corners[:, :1] + block)  # [B, S]
+    cols = (pixels >= corners[:, 1:]) & (pixels < corners[:, 1:] + block)
+    inside = (rows[:, :, None] & cols[:, None, :])[..., None]  # [B, S, S, 1]
+    return tf.gather(prob_fn(tf.where(inside, fill, x)), class_index, axis=1)
+
+
 def occlusion_map(prob_fn, x, class_index, block, stride, fill, batch_size=64, progress=True):
     """Probability of `class_index` with an occlusion block at every grid position.
 
@@ -40,21 +51,13 @@ def occlusion_map(prob_fn, x, class_index, block, stride, fill, batch_size=64, p
                         f"got block {block}, stride {stride}.")
     n = (size - block) // stride + 1
     corners = np.stack(np.meshgrid(np.arange(n) * stride, np.arange(n) * stride, indexing="ij"), -1).reshape(-1, 2)
-    x = tf.constant(x, tf.float32)
-    fill = tf.constant(fill, tf.float32)
-    pixels = tf.range(size)
-
-    @tf.function(reduce_retracing=True)
-    def probabilities(batch_corners):
-        rows = (pixels >= batch_corners[:, :1]) & (pixels < batch_corners[:, :1] + block)  # [B, S]
-        cols = (pixels >= batch_corners[:, 1:]) & (pixels < batch_corners[:, 1:] + block)
-        inside = (rows[:, :, None] & cols[:, None, :])[..., None]  # [B, S, S, 1]
-        return prob_fn(tf.where(inside, fill, x))[:, class_index]
-
+    x, fill = tf.constant(x, tf.float32), tf.constant(fill, tf.float32)
+    block, class_index = tf.constant(block), tf.constant(class_index)
     out = []
-    for start in tqdm(range(0, len(corners), batch_size), desc=f"occluding {block}px", unit="batch",
+    for start in tqdm(range(0, len(corners), batch_size), desc=f"occluding {int(block)}px", unit="batch",
                       leave=False, disable=not progress):
-        out.append(probabilities(tf.constant(corners[start:start + batch_size], tf.int32)).numpy())
+        batch = tf.constant(corners[start:start + batch_size], tf.int32)
+        out.append(occluded_probabilities(prob_fn, x, fill, batch, block, class_index).numpy())
     return np.concatenate(out).reshape(n, n)
 
 

@@ -101,7 +101,7 @@ def fake_results(out):
          "prob": 0.99, "top_class": "ostrich", "spectral_slope": s, "image_file": "y.png"}
         for r, s in (("l2", 0.02), ("fourier", -1.1))]})
     fake_figure(out, "q2_classes"), fake_figure(out, "q2_spectra")
-    write_json(out / "results" / "q3.json", {**net, "min_prob": 0.98, "step": 1.0, "mu": 0.0,
+    write_json(out / "results" / "q3.json", {**net, "min_prob": 0.98, "step": 1.0, "growth": 2 / 3,
                                              "figures": [fake_figure(out, "q3")], "cases": [
         {"image": "images/coffee.jpg", "original_class": "espresso", "original_index": 967, "original_prob": 0.83,
          "target_class": "ostrich", "target_index": 9, "target_prob_before": 1e-6, "final_prob": 0.981,
