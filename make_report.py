@@ -156,14 +156,16 @@ def q1_section(results, out):
                  + ", ".join(f"{k} = {v}" for k, v in reg.items()) + ". "
                  "All neurons of an experiment are optimized together, one image per neuron in one batch, for "
                  f"{units[0]['steps']} steps; the step size decays from 4 grey levels along a cosine. The "
-                 "activations reported are measured on the images as saved (8-bit)."),
+                 "network sees the image rounded to 8 bits (the gradient passes the rounding unchanged, "
+                 "straight-through), so the activations reported, measured on the saved 8-bit files, are the ones "
+                 "that were optimized."),
     ]
     for i, f in enumerate(q1["figures"], 1):
         story.append(pdf.figure(out / Path(f).with_suffix(".svg"),
                                 f"Figure {i}. Q1 ({NETWORK_NAMES[q1['network']]}): units of each layer, maximized "
                                 f"with the L2 prior only and with the Yosinski regularizers. Conv neurons are "
-                                f"cropped to their receptive field; each image is contrast-stretched for display.",
-                                max_height=12 * pdf.cm))
+                                f"cropped to their receptive field (at least 48 pixels a side); each image is "
+                                f"contrast-stretched for display.", max_height=19 * pdf.cm))
     story += [
         pdf.text("<b>Target activations.</b> Driving neurons to set values instead of maximizing them "
                  f"(L2 prior; the largest relative miss is {100 * worst:.1f}%):"),
@@ -180,7 +182,9 @@ def q1_section(results, out):
             "shifts), and recognizable structure appears: oriented edges and colour blobs in the first layers, "
             "textures and repeated parts in the middle, and object-like fragments for the class units. The price "
             f"is a lower activation ({lower} of {len(pairs)} units reach less than with L2 alone): the regularized "
-            "images are not the strongest stimuli but more typical ones. Receptive fields grow with depth, "
+            "images are not the strongest stimuli but more typical ones. For the first layers, whose receptive "
+            "fields are smaller than the 8-pixel jitter, the pattern cannot stay aligned with the neuron and its "
+            "activation stays low. Receptive fields grow with depth, "
             "from a few pixels for the first layer to the whole image for the deepest layers. Target activations are "
             "reached closely because the target term is weighed against the prior at a 10% scale of the target.")]
     return story

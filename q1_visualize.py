@@ -41,6 +41,18 @@ def receptive_field_box(net, neuron):
     return rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
 
 
+def at_least(box, side, size):
+    """Grow a (top, bottom, left, right) box about its centre to at least side×side pixels, within the image,
+    so that a neuron with a tiny receptive field is shown with some of its surroundings."""
+    top, bottom, left, right = box
+    grown = []
+    for lo, hi in ((top, bottom), (left, right)):
+        extra = max(0, side - (hi - lo))
+        lo = min(max(0, lo - extra // 2), size - max(side, hi - lo))
+        grown += [lo, lo + max(side, hi - lo)]
+    return tuple(grown)
+
+
 def default_layers(net):
     """AlexNet's eight layers conv1..fc8, or a comparable spread of the bundled network's layers."""
     if net.name == "alexnet":
@@ -90,23 +102,24 @@ def run_variant(net, args, neurons, targets, reg, variant):
 
 
 def plot_layers(net, neurons, images_by_variant, stem):
-    """One row per layer: each unit's image under each regularizer, cropped to its receptive field."""
+    """One row per layer: each unit's image under each regularizer, cropped to its receptive field (at least
+    48 pixels a side)."""
     layers = list(dict.fromkeys(n.layer for n in neurons))
     variants = list(images_by_variant)
     per_layer = max(sum(n.layer == layer for n in neurons) for layer in layers)
     cols = per_layer * len(variants)
-    fig, axes = plt.subplots(len(layers), cols, figsize=(1.25 * cols, 1.45 * len(layers)), squeeze=False)
+    fig, axes = plt.subplots(len(layers), cols, figsize=(1.6 * cols, 1.8 * len(layers)), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for r, layer in enumerate(layers):
         members = [i for i, n in enumerate(neurons) if n.layer == layer]
         for k, i in enumerate(members):
-            top, bottom, left, right = receptive_field_box(net, neurons[i])
+            top, bottom, left, right = at_least(receptive_field_box(net, neurons[i]), 48, net.input_size)
             for v, variant in enumerate(variants):
                 ax = axes[r, k * len(variants) + v]
                 ax.imshow(for_display(images_by_variant[variant][i][top:bottom, left:right]))
-                ax.set_title(f"{neurons[i].label(net)}\n{variant}", fontsize=6.5)
-    fig.suptitle(f"Q1: neuron visualizations — {network_label(net)}", fontsize=9)
+                ax.set_title(f"{neurons[i].label(net)}\n{variant}", fontsize=8)
+    fig.suptitle(f"Q1: neuron visualizations\n{network_label(net)}", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, stem)
 
@@ -122,8 +135,8 @@ def parse_position(text):
 
 
 def main():
-    p = cli.parser(__doc__.split("\n\n")[0] + " Visualize neurons by optimizing the input image.")
-    p.add_argument("--layer", help="layer to visualize (default: the report's experiment over all layers)")
+    p = cli.parser(__doc__.split("\n\n")[0])
+    p.add_argument("--layer", help="layer to visualize; without it, the report's experiment over all layers runs")
     p.add_argument("--unit", type=int, nargs="+", default=[0], help="unit (channel) indices in --layer")
     p.add_argument("--position", default="centre",
                    help="for conv layers: the neuron's place in the feature map, centre, mean (channel mean) "

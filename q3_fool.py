@@ -108,7 +108,7 @@ def plot_cases(net, cases, stem):
 
 def main():
     p = cli.parser("Q3: change an image as little as possible so the network classifies it as another class.")
-    p.add_argument("--image", type=Path, help="photo to fool the network with (default: the report's two cases)")
+    p.add_argument("--image", type=Path, help="photo to fool the network with; without it, the report's two cases run")
     p.add_argument("--target", help="class to make the network see, by index or (partial) name")
     p.add_argument("--min-prob", type=float, default=0.98, help="stop only once p(target) exceeds this")
     p.add_argument("--max-steps", type=int, default=50, help="give up after this many steps")

@@ -98,10 +98,10 @@ def plot_maps(net, entries, stem):
 
 def main():
     p = cli.parser("Q4: occlusion heat map of the probability of an image's class.")
-    p.add_argument("--image", type=Path, nargs="+", help="photos (default: the report's three images)")
-    p.add_argument("--class", dest="class_name", help="class to map, by index or name (default: the top class)")
-    p.add_argument("--block", type=int, nargs="+", help=f"occlusion block sides in pixels (default: "
-                                                        f"{' '.join(map(str, DEFAULT_BLOCKS))})")
+    p.add_argument("--image", type=Path, nargs="+", help="photos; without it, the report's three images")
+    p.add_argument("--class", dest="class_name", help="class to map, by index or name; without it, each image's top class")
+    p.add_argument("--block", type=int, nargs="+", help=f"occlusion block sides in pixels; without it, "
+                                                        f"{' '.join(map(str, DEFAULT_BLOCKS))}")
     p.add_argument("--stride", type=int, default=8, help="pixels between neighbouring block positions")
     p.add_argument("--fill", choices=sorted(FILLS), default="mean", help="what the occluded pixels are set to")
     p.add_argument("--batch-size", type=int, default=64, help="occluded copies evaluated at once")
