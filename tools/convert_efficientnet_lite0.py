@@ -21,6 +21,7 @@ from PIL import Image, ImageOps
 ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS = ROOT / "weights"
 GOLDEN_IMAGES = ("chelsea.jpg", "coffee.jpg", "grace_hopper.jpg")
+# Written out again on purpose: the PyTorch reference below must not share code with the Keras port it checks.
 STAGES = ((3, 1, 1, 16, 1), (3, 2, 6, 24, 2), (5, 2, 6, 40, 2), (3, 2, 6, 80, 3),
           (5, 1, 6, 112, 3), (5, 2, 6, 192, 4), (3, 1, 6, 320, 1))
 MEAN, STD = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
