@@ -78,7 +78,7 @@ def bench_occlusion(net, x, class_index, patch, batch):
 
 def bench_visualization(net, steps, batch):
     from tf_keras_vis.activation_maximization import ActivationMaximization
-    from tf_keras_vis.utils.regularizers import Norm
+    from tf_keras_vis.activation_maximization.regularizers import Norm
     from tf_keras_vis.utils.scores import CategoricalScore
     classes = list(range(1, batch + 1))
     neurons = [Neuron(net.logits_layer, c) for c in classes]

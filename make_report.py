@@ -296,6 +296,15 @@ def q3_section(results, out):
               "sign steps: once a pixel has used its budget, the others keep working.")]
 
 
+def unsure_maps(maps):
+    """A sentence on the images whose class the network was unsure of, if any."""
+    unsure = sorted({Path(m["image"]).name for m in maps if m["base_prob"] < 0.5})
+    if not unsure:
+        return ""
+    return (f"Where the class starts below p = 0.5 ({', '.join(unsure)}), it shares the probability with similar "
+            "classes, and an occlusion often only moves probability between them, so the map is flatter. ")
+
+
 def q4_section(results, out):
     q4 = results["q4"]
     maps = q4["maps"]
@@ -321,8 +330,8 @@ def q4_section(results, out):
             "when the block covers the object itself (" + "; ".join(
                 f"{Path(m['image']).name}: from {fmt(m['base_prob'], 2)} to {fmt(m['min_prob'], 2)} with a "
                 f"{m['block']}-pixel block" for m in maps if m["block"] == max(x["block"] for x in maps)) +
-            "), and hardly changes over the background, so the network classifies from the object rather than its "
-            "context. Larger blocks give stronger, smoother drops but blur the location; smaller blocks localize "
+            "), while blocks over the background change it little: the network classifies from the object "
+            "rather than its context. " + unsure_maps(maps) + "Larger blocks give stronger, smoother drops but blur the location; smaller blocks localize "
             "better but hide too little of a large object to matter. Where a block raises the probability, it "
             "hid something that supported a competing class.")]
 
