@@ -111,10 +111,14 @@ def plot_layers(net, neurons, images_by_variant, stem):
     fig, axes = plt.subplots(len(layers), cols, figsize=(1.6 * cols, 1.8 * len(layers)), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
+    boxes = {}  # the receptive field depends only on the layer and the position, not on the unit
     for r, layer in enumerate(layers):
         members = [i for i, n in enumerate(neurons) if n.layer == layer]
         for k, i in enumerate(members):
-            top, bottom, left, right = at_least(receptive_field_box(net, neurons[i]), 48, net.input_size)
+            key = (layer, neurons[i].position)
+            if key not in boxes:
+                boxes[key] = at_least(receptive_field_box(net, neurons[i]), 48, net.input_size)
+            top, bottom, left, right = boxes[key]
             for v, variant in enumerate(variants):
                 ax = axes[r, k * len(variants) + v]
                 ax.imshow(for_display(images_by_variant[variant][i][top:bottom, left:right]))

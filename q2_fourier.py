@@ -18,7 +18,7 @@ from PIL import Image
 import cli
 from alexnet import UserError
 from imaging import for_display, network_label, read_image, save_figure, save_image
-from optimize import Neuron, Regularizers, achieved, visualize
+from optimize import Neuron, Regularizers, visualize
 from quiet_tensorflow import tf
 
 DEFAULT_CLASSES = ("ostrich", "flamingo", "monarch", "volcano", "pizza")
@@ -142,8 +142,9 @@ def main():
         rgb = visualize(net, neurons, [args.value] * len(neurons), Regularizers(l2=args.l2), args.steps, args.lr,
                         args.seed, prior=prior, desc=f"Q2 {regularizer}")
         images[regularizer] = np.clip(np.round(rgb), 0, 255).astype(np.uint8)
-        logits = achieved(net, images[regularizer], neurons)
-        prob = net.activations(net.rgb_to_x(images[regularizer].astype(np.float32)), ["prob"])["prob"].numpy()
+        acts = net.activations(net.rgb_to_x(images[regularizer].astype(np.float32)), [net.logits_layer, "prob"])
+        logits = np.diagonal(acts[net.logits_layer].numpy()[:, classes])  # image i's own class logit
+        prob = acts["prob"].numpy()
         for i, (index, img) in enumerate(zip(classes, images[regularizer])):
             path = save_image(args.out / "images" / "q2" / f"{regularizer}_{index}.png", img)
             rows.append({"class_index": index, "class_name": net.classes[index], "regularizer": regularizer,
