@@ -2,7 +2,7 @@
 
 The assignment's network is BVLC AlexNet (Caffe weights, ~233 MB). Those weights cannot ship with this
 repository, so `load()` builds AlexNet whenever they are in weights/ and otherwise the bundled,
-genuinely ImageNet-pretrained EfficientNet-Lite0 (efficientnet_lite0.py), and says which and why.
+genuinely ImageNet-pretrained EfficientNet-Lite0 (cnnvis/efficientnet_lite.py), and says which and why.
 
     net = alexnet.load()            # AlexNet if weights/ holds its weights, else EfficientNet-Lite0
     net = alexnet.load(PATH)        # a per-layer weights folder or a bvlc_alexnet.npy file
@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from files import atomic_path
-from quiet_tensorflow import keras, tf
+from cnnvis.errors import UserError
+from cnnvis.files import atomic_path
+from cnnvis.quiet_tensorflow import keras, tf
 
 try:  # numpy's own array reconstructor, the one callable a pickled array needs
     from numpy._core.multiarray import _reconstruct
@@ -58,10 +59,6 @@ PER_LAYER_FILES = {
     "conv4": ("conv4", "conv4b", 2), "conv5": ("conv5", "conv5b", 2),
     "fc6": ("dense1", "dense1b", 1), "fc7": ("dense2", "dense2b", 1), "fc8": ("dense3", "dense3b", 1),
 }
-
-
-class UserError(ValueError):
-    """A mistake the user can fix; its message is one sentence saying what was wrong and what is expected."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -362,15 +359,20 @@ def load(source=None, weights_dir=WEIGHTS_DIR, verbose=True):
         reason = f"{source} requested"
 
     if source == "efficientnet-lite0":
-        import efficientnet_lite0 as lite0
-        model, outputs = lite0.build()
-        lite0.load_weights(model)
-        net = Network("efficientnet-lite0", model, outputs, "logits", lite0.rgb_to_x, lite0.x_to_rgb, reason)
+        net = bundled(source, reason)
     else:
         net = alexnet_from_params(read_alexnet_weights(source), reason)
     if verbose:
         print(f"network: {net.name} ({net.reason})", file=sys.stderr)
     return net
+
+
+def bundled(variant, reason=""):
+    """The bundled EfficientNet-Lite0."""
+    from cnnvis import efficientnet_lite as lite0
+    model, outputs = lite0.build()
+    lite0.load_weights(model)
+    return Network(variant, model, outputs, "logits", lite0.rgb_to_x, lite0.x_to_rgb, reason)
 
 
 # ---------------------------------------------------------------------------------------------

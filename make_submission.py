@@ -10,12 +10,14 @@ import argparse
 import zipfile
 from pathlib import Path
 
-import cli
-from alexnet import ROOT, UserError
-from files import atomic_path
-from student_names import resolve_names, submission_name
+from cnnvis import cli
+from alexnet import ROOT
+from cnnvis.errors import UserError
+from cnnvis.files import atomic_path
+from cnnvis.names import resolve_names, submission_name
 
-CODE_PATTERNS = ("*.py", "tools/*.py", "tests/*.py", "requirements.txt", "README.md", "images/*.jpg",
+CODE_PATTERNS = ("*.py", "cnnvis/*.py", "bench/*.py", "bench/requirements.txt", "tools/*.py", "tests/*.py",
+                 "requirements.txt", "README.md", "images/*.jpg",
                  "images/SOURCES.txt", "weights/imagenet_classes.txt", "weights/efficientnet_lite0.PROVENANCE.txt")
 
 

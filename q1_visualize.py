@@ -13,11 +13,11 @@ Many neurons are optimized at once, one image per neuron, in one batch.
 import numpy as np
 from matplotlib import pyplot as plt
 
-import cli
-from alexnet import UserError
-from imaging import for_display, network_label, save_figure, save_image
-from optimize import Neuron, Regularizers, achieved, visualize
-from quiet_tensorflow import tf
+from cnnvis import cli
+from cnnvis.errors import UserError
+from cnnvis.imaging import for_display, network_label, save_figure, save_image
+from cnnvis.optimize import Neuron, Regularizers, achieved, visualize
+from cnnvis.quiet_tensorflow import tf
 
 L2_ONLY = Regularizers(l2=1.0)
 YOSINSKI = Regularizers(l2=1.0, jitter=8, decay=0.005, blur_every=4, blur_sigma=1.0)

@@ -11,15 +11,18 @@ limit flattened the measured slope to about -0.9; with w⁻³ it is about -1.2, 
     python q2_fourier.py                                 # the report's experiment
     python q2_fourier.py --target ostrich 130 --value 30
 """
+from pathlib import Path
+
 import numpy as np
 from matplotlib import pyplot as plt
 from PIL import Image
 
-import cli
-from alexnet import UserError
-from imaging import for_display, network_label, read_image, save_figure, save_image
-from optimize import Neuron, Regularizers, visualize
-from quiet_tensorflow import tf
+from alexnet import ROOT, shown
+from cnnvis import cli
+from cnnvis.errors import UserError
+from cnnvis.imaging import for_display, network_label, read_image, save_figure, save_image
+from cnnvis.optimize import Neuron, Regularizers, visualize
+from cnnvis.quiet_tensorflow import tf
 
 DEFAULT_CLASSES = ("ostrich", "flamingo", "monarch", "volcano", "pizza")
 FOURIER_WEIGHT = 30.0  # β: enough for the spectrum to follow 1/w while the class logit still reaches its target
@@ -125,7 +128,7 @@ def main():
     p.add_argument("--l2", type=float, default=1.0, help="weight λ of the image-norm regularizer")
     p.add_argument("--fourier-weight", type=float, default=FOURIER_WEIGHT, help="weight β of the 1/w prior")
     p.add_argument("--fourier-size", type=int, default=64, help="side of the reduced image the prior is computed on")
-    p.add_argument("--reference", default="images/chelsea.jpg", help="a natural photo whose spectrum is shown")
+    p.add_argument("--reference", type=Path, default=ROOT / "images" / "chelsea.jpg", help="a natural photo whose spectrum is shown")
     args = p.parse_args()
     if args.steps < 1 or args.lr <= 0 or args.fourier_weight < 0:
         raise UserError("--steps must be at least 1, --lr positive and --fourier-weight not negative.")
@@ -154,7 +157,7 @@ def main():
                          "image_file": str(path.relative_to(args.out))})
     figures = [plot_classes(net, classes, images, args.out / "figures" / "q2_classes"),
                plot_spectra(rows, [img for imgs in images.values() for img in imgs],
-                            (args.reference, reference), args.out / "figures" / "q2_spectra", args.fourier_size)]
+                            (shown(args.reference), reference), args.out / "figures" / "q2_spectra", args.fourier_size)]
     path = cli.write_results(args, "q2", net, {
         "fourier_weight": args.fourier_weight, "fourier_size": args.fourier_size, "l2": args.l2,
         "steps": args.steps, "reference_slope": spectral_slope(reference, args.fourier_size), "classes": rows,

@@ -15,50 +15,18 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib import pyplot as plt
-from tqdm import tqdm
 
-import cli
-from alexnet import UserError
-from files import write_npy
-from imaging import network_label, read_image, save_figure
-from quiet_tensorflow import tf
+from alexnet import ROOT, shown
+from cnnvis import cli
+from cnnvis.errors import UserError
+from cnnvis.files import write_npy
+from cnnvis.imaging import network_label, read_image, save_figure
+from cnnvis.occlusion import occlusion_map
 
-DEFAULT_IMAGES = ("images/chelsea.jpg", "images/coffee.jpg", "images/grace_hopper.jpg")
+DEFAULT_IMAGES = tuple(ROOT / "images" / name for name in ("chelsea.jpg", "coffee.jpg", "grace_hopper.jpg"))
 DEFAULT_BLOCKS = (32, 64)
 FILLS = {"mean": "input-space zero (the mean colour of the network's training images)",
          "black": "black pixels (RGB 0, 0, 0)"}
-
-
-@tf.function(reduce_retracing=True)
-def occluded_probabilities(prob_fn, x, fill, corners, block, class_index):
-    """p(class_index) for one batch of occluded copies of x [S,S,3]; corners [B,2] are the blocks' top-left
-    pixels. The copies are made here, inside the graph, and never all at once."""
-    pixels = tf.range(tf.shape(x)[0])
-    rows = (pixels >= corners[:, :1]) & (pixels < corners[:, :1] + block)  # [B, S]
-    cols = (pixels >= corners[:, 1:]) & (pixels < corners[:, 1:] + block)
-    inside = (rows[:, :, None] & cols[:, None, :])[..., None]  # [B, S, S, 1]
-    return tf.gather(prob_fn(tf.where(inside, fill, x)), class_index, axis=1)
-
-
-def occlusion_map(prob_fn, x, class_index, block, stride, fill, batch_size=64, progress=True):
-    """Probability of `class_index` with an occlusion block at every grid position.
-
-    prob_fn: [N,S,S,3] -> [N, classes] probabilities; x: [S,S,3] in input space; fill: [3] value put under
-    the block (in input space). Returns an [n, n] numpy map, n = (S - block) // stride + 1."""
-    size = x.shape[0]
-    if not 1 <= block <= size or stride < 1:
-        raise UserError(f"the occlusion block must be 1..{size} pixels and the stride at least 1; "
-                        f"got block {block}, stride {stride}.")
-    n = (size - block) // stride + 1
-    corners = np.stack(np.meshgrid(np.arange(n) * stride, np.arange(n) * stride, indexing="ij"), -1).reshape(-1, 2)
-    x, fill = tf.constant(x, tf.float32), tf.constant(fill, tf.float32)
-    block, class_index = tf.constant(block), tf.constant(class_index)
-    out = []
-    for start in tqdm(range(0, len(corners), batch_size), desc=f"occluding {int(block)}px", unit="batch",
-                      leave=False, disable=not progress):
-        batch = tf.constant(corners[start:start + batch_size], tf.int32)
-        out.append(occluded_probabilities(prob_fn, x, fill, batch, block, class_index).numpy())
-    return np.concatenate(out).reshape(n, n)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,7 +77,7 @@ def main():
     if args.batch_size < 1:
         raise UserError("--batch-size must be at least 1.")
     net = cli.load_network(args)
-    images = args.image or [Path(i) for i in DEFAULT_IMAGES]
+    images = args.image or list(DEFAULT_IMAGES)
     blocks = args.block or DEFAULT_BLOCKS
     question = "q4" if args.image is None and args.block is None and args.class_name is None else \
         "q4_" + "_".join(Path(i).stem for i in images)
@@ -130,7 +98,7 @@ def main():
             heat = occlusion_map(prob_fn, x, index, block, args.stride, fill, args.batch_size)
             map_file = args.out / "results" / f"{question}_{Path(image).stem}_{index}_b{block}_s{args.stride}.npy"
             write_npy(map_file, heat)
-            entry = {"image": str(image), "class_index": index, "class_name": net.classes[index],
+            entry = {"image": shown(image), "class_index": index, "class_name": net.classes[index],
                      "base_prob": float(prob[index]), "block": block, "stride": args.stride,
                      "cells": heat.shape[0], "fill": args.fill,
                      "fill_meaning": FILLS[args.fill], "min_prob": float(heat.min()),

@@ -10,10 +10,10 @@ from matplotlib import pyplot as plt
 
 import make_report
 import make_submission
-from alexnet import UserError
-from files import atomic_path, write_json
-from imaging import save_figure
-from student_names import resolve_names, submission_name
+from cnnvis.errors import UserError
+from cnnvis.files import atomic_path, write_json
+from cnnvis.imaging import save_figure
+from cnnvis.names import resolve_names, submission_name
 
 STEM = "Ex2_AdaLovelace_AlanTuring"
 

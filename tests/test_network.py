@@ -1,7 +1,6 @@
 """The network: AlexNet against an independent NumPy implementation of the Caffe definition, safe and
 checked weight loading in both formats, and the EfficientNet-Lite0 port against PyTorch's golden logits."""
 import os
-import pickle
 import subprocess
 import sys
 

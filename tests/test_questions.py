@@ -7,17 +7,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import cli
-import optimize
+from cnnvis import cli
+from cnnvis import fooling, occlusion, optimize
 import q1_visualize
 import q2_fourier
 import q3_fool
 import q4_heatmap
-from alexnet import UserError
+from cnnvis.errors import UserError
 from conftest import ROOT, read_rgb
-from imaging import read_image
-from optimize import Neuron, Regularizers, visualize
-from quiet_tensorflow import tf
+from cnnvis.imaging import read_image
+from cnnvis.optimize import Neuron, Regularizers, visualize
+from cnnvis.quiet_tensorflow import tf
 
 
 def run_script(module, args, monkeypatch, capsys):
@@ -160,7 +160,7 @@ def test_q3_change_metrics_known_answer():
     a = np.zeros((10, 10, 3), np.uint8)
     b = a.copy()
     b[0, 0, 0] = 30
-    m = q3_fool.change_metrics(a, b)
+    m = fooling.change_metrics(a, b)
     assert m["l2"] == 30 and m["linf"] == 30
     assert m["psnr"] == pytest.approx(10 * np.log10(255 ** 2 / (900 / 300)))
 
@@ -179,7 +179,7 @@ def test_q4_tiny_model_gives_exact_map():
 
     x = np.ones((size, size, 3), np.float32)
     block, stride = 4, 3
-    got = q4_heatmap.occlusion_map(prob_fn, x, 1, block, stride, np.zeros(3), batch_size=5, progress=False)
+    got = occlusion.occlusion_map(prob_fn, x, 1, block, stride, np.zeros(3), batch_size=5, progress=False)
     n = (size - block) // stride + 1
     expected = np.empty((n, n))
     for i in range(n):
@@ -199,7 +199,7 @@ def test_q4_occluding_the_cats_face_hurts_more_than_the_background(lite0):
         return lite0.activations(batch, ["prob"])["prob"]
 
     cat = int(prob_fn(x[None]).numpy()[0].argmax())
-    heat = q4_heatmap.occlusion_map(prob_fn, x, cat, 64, 32, np.zeros(3), progress=False)  # 6×6 cells
+    heat = occlusion.occlusion_map(prob_fn, x, cat, 64, 32, np.zeros(3), progress=False)  # 6×6 cells
     face = heat[1:4, 2:4].min()  # blocks over the eyes and nose, centre of the crop
     background = heat[0, 0]  # top-left corner
     assert face < background

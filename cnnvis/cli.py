@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 import alexnet
-from alexnet import UserError
-from files import write_json
+from cnnvis.errors import UserError
+from cnnvis.files import write_json
 
 
 def parser(description):
@@ -17,7 +17,7 @@ def parser(description):
     p.add_argument("--weights", metavar="PATH",
                    help="AlexNet weights to use: bvlc_alexnet.npy or a folder of per-layer .npy files")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same results")
-    p.add_argument("--out", type=Path, default=Path("report"), help="where figures, images and results go")
+    p.add_argument("--out", type=Path, default=alexnet.ROOT / "report", help="where figures, images and results go")
     return p
 
 

@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only bac
 import numpy as np  # noqa: E402
 from PIL import Image, UnidentifiedImageError  # noqa: E402
 
-from alexnet import UserError  # noqa: E402
-from files import atomic_path  # noqa: E402
+from cnnvis.errors import UserError  # noqa: E402
+from cnnvis.files import atomic_path  # noqa: E402
 
 MIN_SIDE, MAX_SIDE = 32, 8000
 

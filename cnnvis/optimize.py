@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from tqdm import tqdm
 
-from alexnet import UserError
-from quiet_tensorflow import keras, tf
+from cnnvis.errors import UserError
+from cnnvis.quiet_tensorflow import keras, tf
 
 GREY = 127.5
 

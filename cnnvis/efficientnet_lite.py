@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from quiet_tensorflow import keras, tf
+from cnnvis.quiet_tensorflow import keras, tf
 
-WEIGHTS_FILE = Path(__file__).resolve().parent / "weights" / "efficientnet_lite0.npz"
+WEIGHTS_FILE = Path(__file__).resolve().parent.parent / "weights" / "efficientnet_lite0.npz"
 INPUT_SIZE = 224
 # (kernel, stride, expand ratio, output channels, repeats) of the 7 stages.
 STAGES = ((3, 1, 1, 16, 1), (3, 2, 6, 24, 2), (5, 2, 6, 40, 2), (3, 2, 6, 80, 3),

@@ -1,8 +1,8 @@
 """Benchmark: our Q1/Q3/Q4 against the tools a user would otherwise pick and against what the hardware
 allows, on one network with the same inputs and settings. Not part of the tests (timings are noisy).
 
-    pip install -r requirements-bench.txt
-    python bench.py [--net efficientnet-lite0] [--json bench.json] [--skip-main]
+    pip install -r bench/requirements.txt
+    python bench/bench.py [--net efficientnet-lite0] [--json bench.json] [--skip-main]
 
 Prints a table; --json also writes the numbers (ratios > 1 mean we are faster).
 """
@@ -12,16 +12,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
-import alexnet
-import q3_fool
-from files import write_json
-from imaging import read_image
-from optimize import Neuron, Regularizers, optimize, neuron_values
-from q4_heatmap import occlusion_map
-from quiet_tensorflow import keras, tf
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root, wherever this is run from
+import alexnet  # noqa: E402
+from cnnvis import fooling  # noqa: E402
+from cnnvis.files import write_json  # noqa: E402
+from cnnvis.imaging import read_image  # noqa: E402
+from cnnvis.optimize import Neuron, Regularizers, optimize, neuron_values  # noqa: E402
+from cnnvis.occlusion import occlusion_map  # noqa: E402
+from cnnvis.quiet_tensorflow import keras, tf  # noqa: E402
 
 
 def best_of(fn, repeats=3):
@@ -117,8 +119,8 @@ def bench_fooling(net, image, target_name, step, min_prob=0.98, max_steps=100):
     """Q3 as shipped, and a plain targeted iterative sign-gradient (BIM) baseline with the same step size."""
     target = net.classes.find(target_name)
     original = net.resize_to_input(read_image(image))
-    fooled, steps = q3_fool.fool(net, original, target, min_prob, max_steps, step)
-    ours = q3_fool.change_metrics(original, fooled)
+    fooled, steps = fooling.fool(net, original, target, min_prob, max_steps, step)
+    ours = fooling.change_metrics(original, fooled)
 
     rgb = tf.Variable(original[None].astype(np.float32))
 
@@ -134,7 +136,7 @@ def bench_fooling(net, image, target_name, step, min_prob=0.98, max_steps=100):
         prob = bim_step().numpy()
         if prob.argmax() == target and prob[target] > min_prob:
             break
-    baseline = q3_fool.change_metrics(original, rgb.numpy()[0].astype(np.uint8))
+    baseline = fooling.change_metrics(original, rgb.numpy()[0].astype(np.uint8))
     return {"fooling_steps": steps, "fooling_linf": ours["linf"], "fooling_psnr": ours["psnr"],
             "fooling_baseline_steps": bim_steps, "fooling_baseline_linf": baseline["linf"],
             "fooling_baseline_psnr": baseline["psnr"]}
@@ -158,11 +160,11 @@ def main():
     p.add_argument("--skip-main", action="store_true", help="skip timing the main command (about 4 minutes)")
     args = p.parse_args()
     net = alexnet.load(args.net)
-    x = net.preprocess(read_image("images/coffee.jpg"))
+    x = net.preprocess(read_image(alexnet.ROOT / "images" / "coffee.jpg"))
     results = {"network": net.name}
     results.update(bench_occlusion(net, x, 967, patch=16, batch=64))
     results.update(bench_visualization(net, steps=30, batch=8))
-    results.update(bench_fooling(net, "images/coffee.jpg", "ostrich", step=1.0))
+    results.update(bench_fooling(net, alexnet.ROOT / "images" / "coffee.jpg", "ostrich", step=1.0))
     if not args.skip_main:
         results.update(bench_main_command())
     width = max(map(len, results))

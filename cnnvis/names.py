@@ -2,8 +2,8 @@
 names are remembered in report/names.json so later runs need not repeat them."""
 from pathlib import Path
 
-from alexnet import UserError
-from files import read_json, write_json
+from cnnvis.errors import UserError
+from cnnvis.files import read_json, write_json
 
 NAMES_FILE = Path(__file__).resolve().parent / "report" / "names.json"
 
