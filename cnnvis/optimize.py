@@ -1,8 +1,9 @@
 """Optimizing an input image through the network: one loop, with composable regularizers and transforms.
 
-Shared by Q1 (neuron visualization) and Q2 (the Fourier prior is passed in as an extra term); Q3 uses its
-8-bit rounding.
-The variable is `rgb`, float RGB in 0..255 of shape [N,S,S,3]; the network sees `net.rgb_to_x(rgb)`.
+Shared by Q1 (neuron visualization) and Q2 (the 1/w term is passed in as an extra prior); Q3 uses its
+8-bit rounding. What is optimized is a parameterization (cnnvis.param) whose image `rgb` is float RGB
+in 0..255 of shape [N,S,S,3]; the network sees `net.rgb_to_x(rgb)`, after random transformations
+(cnnvis.transforms) when the method asks for them.
 Regularizers act on the image centred on mid-grey, so "zero" means grey for every network.
 """
 from dataclasses import asdict, dataclass
@@ -10,6 +11,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from tqdm import tqdm
 
+from cnnvis import param, transforms
 from cnnvis.errors import UserError
 from cnnvis.quiet_tensorflow import keras, tf
 
@@ -90,31 +92,67 @@ def quantize(rgb):
     return tf.clip_by_value(tf.round(rgb), 0.0, 255.0)
 
 
-def optimize(net, rgb_init, task_loss, reg=Regularizers(), steps=200, lr=4.0, seed=0, prior=None,
+@dataclass(frozen=True)
+class Method:
+    """One way of making a visualization: the parameterization (pixels, decorrelated or fourier; see
+    cnnvis.param), the priors, and whether random transformations are applied before every step.
+
+    lr: Adam's first step size; None takes the parameterization's own (4 grey levels for pixels).
+    share: the fraction of a run's steps this method takes (pixel methods without transformations settle
+    in far fewer steps than robust ones, and the main command has a time budget)."""
+    param: str = "pixels"
+    reg: Regularizers = Regularizers()
+    robust: bool = False
+    lr: float = None
+    share: float = 1.0
+
+    def steps(self, steps):
+        return max(1, round(steps * self.share))
+
+    def parameterization(self, n, size, seed):
+        rng = np.random.default_rng(seed)
+        if self.param == "pixels":
+            init = GREY + np.repeat(rng.normal(0, 8, (n, size, size, 1)), 3, axis=-1)
+            return param.pixels(init, self.lr or 4.0)
+        make = {"decorrelated": param.decorrelated, "fourier": param.fourier}[self.param]
+        return make(n, size, rng, **({"lr": self.lr} if self.lr else {}))
+
+    def describe(self):
+        return {"parameterization": self.param, "regularizers": self.reg.describe(),
+                "transforms": "pad 12, jitter 8, scale 0.9-1.1, rotate ±10°, jitter 4" if self.robust else None}
+
+
+def optimize(net, parameterization, task_loss, reg=Regularizers(), transform=None, steps=200, seed=0, prior=None,
              desc="optimizing"):
-    """Adam on the pixels of `rgb_init` [N,S,S,3] (0..255), minimizing per image
-    task_loss(x) + reg.l2·image_norm(rgb) + prior(rgb), with the Yosinski operations after each step.
+    """Adam on the variables of `parameterization` (cnnvis.param), minimizing per image
+    task_loss(x) + reg.l2·image_norm(rgb) + prior(rgb), where x is the network's view of the image after
+    `transform` (cnnvis.transforms; None: the image as it is). With pixel variables the Yosinski operations
+    follow each step.
 
     task_loss: x [N,S,S,3] in input space -> [N]; prior: rgb -> [N] or None.
-    lr is the first step size, in 0..255 pixel units. Returns the optimized rgb as float32 numpy."""
-    rgb = tf.Variable(tf.convert_to_tensor(rgb_init, tf.float32))
+    Returns the optimized rgb [N,S,S,3] as float32 numpy, judged without any transformation."""
+    variables = tf.Variable(tf.convert_to_tensor(parameterization.init, tf.float32))
     # The step size decays (cosine) to 5% by the last step, so the image settles instead of oscillating.
-    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, steps, alpha=0.05))
+    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(parameterization.lr, steps, alpha=0.05))
     shifts = np.random.default_rng(seed).integers(-reg.jitter, reg.jitter + 1, size=(steps, 2))
 
     @tf.function
     def step(shift, i):
         with tf.GradientTape() as tape:
+            rgb = parameterization.to_rgb(variables)
             # The network sees the image rounded to 8 bits, as it will be saved; the gradient passes the
             # rounding unchanged (straight-through), so what is optimized is what is measured on the file.
             seen = rgb + tf.stop_gradient(quantize(rgb) - rgb)
             seen = jitter(seen, shift) if reg.jitter else seen
+            if transform is not None:
+                seen = transforms.fit(transform(seen, tf.stack([seed, i])), net.input_size)
             loss = task_loss(net.rgb_to_x(seen)) + reg.l2 * image_norm(rgb)
             if prior is not None:
                 loss += prior(rgb)
-        grad = tape.gradient(loss, rgb)
-        optimizer.apply_gradients([(grad, rgb)])
-        rgb.assign(tf.clip_by_value(yosinski_step(rgb, grad, reg, i), 0.0, 255.0))
+        grad = tape.gradient(loss, variables)
+        optimizer.apply_gradients([(grad, variables)])
+        if parameterization.pixels:
+            variables.assign(tf.clip_by_value(yosinski_step(variables, grad, reg, i), 0.0, 255.0))
         return tf.reduce_sum(loss)
 
     with tqdm(total=steps, desc=desc, unit="step", leave=False) as bar:
@@ -124,8 +162,8 @@ def optimize(net, rgb_init, task_loss, reg=Regularizers(), steps=200, lr=4.0, se
                 raise UserError(f"the optimization diverged (the loss became {total} at step {i}); try a "
                                 f"smaller --lr or a smaller regularizer weight, no image was saved.")
             bar.update(1)
-            bar.set_postfix(loss=f"{total / len(rgb_init):.4g}", refresh=False)
-    return rgb.numpy()
+            bar.set_postfix(loss=f"{total / len(parameterization.init):.4g}", refresh=False)
+    return parameterization.to_rgb(variables).numpy()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,8 +216,8 @@ def neuron_values(net, x, neurons):
     return tf.stack([n.value(acts[n.layer][i]) for i, n in enumerate(neurons)])
 
 
-def visualize(net, neurons, targets=None, reg=Regularizers(), steps=200, lr=4.0, seed=0, prior=None, desc=None):
-    """Images [N,S,S,3] (float 0..255) that drive neuron i to targets[i] (None: maximize it).
+def visualize(net, neurons, targets=None, method=Method(), steps=200, seed=0, prior=None, desc=None):
+    """Images [N,S,S,3] (float 0..255) that drive neuron i to targets[i] (None: maximize it), made by `method`.
 
     The target term is ((a - t) / (10% of max(|t|, 1)))²: a miss of 10% costs as much as the image-norm
     penalty of a strongly coloured image, so a reachable target is reached rather than traded away, while
@@ -194,10 +232,8 @@ def visualize(net, neurons, targets=None, reg=Regularizers(), steps=200, lr=4.0,
         a = neuron_values(net, x, neurons)
         return tf.where(has_target, tf.square((a - target) / scale), -a)
 
-    rng = np.random.default_rng(seed)
-    size = net.input_size
-    rgb_init = GREY + np.repeat(rng.normal(0, 8, (len(neurons), size, size, 1)), 3, axis=-1)
-    return optimize(net, rgb_init, task_loss, reg, steps, lr, seed, prior,
+    return optimize(net, method.parameterization(len(neurons), net.input_size, seed), task_loss, method.reg,
+                    transforms.robust() if method.robust else None, method.steps(steps), seed, prior,
                     desc=desc or f"visualizing {len(neurons)} neurons")
 
 
