@@ -15,9 +15,11 @@ Run `python alexnet.py --fetch` to download bvlc_alexnet.npy into weights/ (wher
 import argparse
 import difflib
 import hashlib
+import json
 import pickle
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -53,6 +55,7 @@ ALEXNET_SHAPES = {
     "fc7": ((4096, 4096), (4096,)),
     "fc8": ((4096, 1000), (1000,)),
 }
+GROUPED = ("conv2", "conv4", "conv5")  # Caffe's two-group convolutions
 # The course's per-layer files: layer -> (file stem, bias file stem, number of groups stored as _a/_b).
 PER_LAYER_FILES = {
     "conv1": ("conv1", "conv1b", 1), "conv2": ("conv2", "conv2b", 2), "conv3": ("conv3", "conv3b", 1),
@@ -118,6 +121,7 @@ class Network:
         self.input_size = int(model.input.shape[1])
         self.classes = ClassNames()
         self.reason = reason
+        self.weights = f"the bundled, ImageNet-pretrained {name} weights"
         self.rgb_to_x = rgb_to_x  # float RGB 0..255, [..., 3] -> x (tensor op, differentiable)
         self.x_to_rgb = x_to_rgb  # the inverse
         self._outputs = outputs
@@ -172,7 +176,10 @@ class Network:
 def build_alexnet(params):
     """AlexNet as a Keras model from {layer: (kernel, bias)} in Keras layouts; returns (model, outputs).
 
-    Input 227×227×3 BGR minus the Caffe mean. conv1..conv5, fc6, fc7 are reported after their ReLU."""
+    Input 227×227×3 BGR minus the Caffe mean. conv1..conv5, fc6, fc7 are reported after their ReLU.
+    Caffe's two-group convolutions (conv2, conv4, conv5) are built as two convolutions on the channel halves,
+    joined: the same function as Conv2D(groups=2), but TensorFlow's CPU gradient of a grouped convolution
+    is several times slower than that of two plain ones (bench/bench.py measures it)."""
     L = keras.layers
 
     class LRN(L.Layer):
@@ -181,15 +188,21 @@ def build_alexnet(params):
         def call(self, x):
             return tf.nn.local_response_normalization(x, depth_radius=2, bias=1.0, alpha=2e-5, beta=0.75)
 
+    def grouped_conv(h, filters, kernel, name):
+        half = h.shape[-1] // 2
+        groups = [L.Conv2D(filters // 2, kernel, padding="same", activation="relu", name=f"{name}_{g}")(part)
+                  for g, part in zip("ab", (h[..., :half], h[..., half:]))]
+        return L.Concatenate(name=name)(groups)
+
     x = L.Input((227, 227, 3), name="x")
     out = {}
     out["conv1"] = L.Conv2D(96, 11, strides=4, padding="valid", activation="relu", name="conv1")(x)
     h = L.MaxPool2D(3, 2, name="pool1")(LRN(name="norm1")(out["conv1"]))
-    out["conv2"] = L.Conv2D(256, 5, padding="same", groups=2, activation="relu", name="conv2")(h)
+    out["conv2"] = grouped_conv(h, 256, 5, "conv2")
     h = L.MaxPool2D(3, 2, name="pool2")(LRN(name="norm2")(out["conv2"]))
     out["conv3"] = L.Conv2D(384, 3, padding="same", activation="relu", name="conv3")(h)
-    out["conv4"] = L.Conv2D(384, 3, padding="same", groups=2, activation="relu", name="conv4")(out["conv3"])
-    out["conv5"] = L.Conv2D(256, 3, padding="same", groups=2, activation="relu", name="conv5")(out["conv4"])
+    out["conv4"] = grouped_conv(out["conv3"], 384, 3, "conv4")
+    out["conv5"] = grouped_conv(out["conv4"], 256, 3, "conv5")
     h = L.Flatten(name="flatten")(L.MaxPool2D(3, 2, name="pool5")(out["conv5"]))  # NHWC order
     out["fc6"] = L.Dense(4096, activation="relu", name="fc6")(h)
     out["fc7"] = L.Dense(4096, activation="relu", name="fc7")(out["fc6"])
@@ -197,7 +210,12 @@ def build_alexnet(params):
     out["prob"] = L.Softmax(name="prob")(out["fc8"])
     model = keras.Model(x, out, name="alexnet")
     for layer, (kernel, bias) in params.items():
-        model.get_layer(layer).set_weights([kernel, bias])
+        if layer in GROUPED:  # the first half of the output channels belongs to group a, the second to group b
+            half = kernel.shape[-1] // 2
+            model.get_layer(f"{layer}_a").set_weights([kernel[..., :half], bias[:half]])
+            model.get_layer(f"{layer}_b").set_weights([kernel[..., half:], bias[half:]])
+        else:
+            model.get_layer(layer).set_weights([kernel, bias])
     return model, out
 
 
@@ -255,7 +273,12 @@ def read_bvlc_npy(path):
     except UserError:
         raise
     except pickle.UnpicklingError as e:
+        if "not allowed" not in str(e):  # a cut-off or damaged pickle, not a forbidden one
+            raise UserError(f"{path}: not a readable bvlc_alexnet.npy (truncated or damaged: {e}).") from None
         raise UserError(f"{path}: refused to load, it contains something other than numpy arrays ({e}).") from None
+    except MemoryError:
+        raise UserError(f"{path}: an array in it claims more memory than this machine has; the file is corrupt "
+                        f"(the real bvlc_alexnet.npy is 233 MB).") from None
     except (ValueError, EOFError, OSError, TypeError, AttributeError, IndexError) as e:
         raise UserError(f"{path}: not a readable bvlc_alexnet.npy (truncated or foreign file: {e}).") from None
     layers = obj.item() if isinstance(obj, np.ndarray) and obj.shape == () else obj
@@ -278,7 +301,18 @@ def _read_plain_npy(path, what, shape):
     if not path.is_file():
         raise UserError(f"{path}: missing; the per-layer AlexNet weights folder needs it for {what}.")
     try:
+        with open(path, "rb") as f:  # the header's shape is checked before any data is allocated
+            version = np.lib.format.read_magic(f)
+            found, _, dtype = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)(f)
+        if dtype.hasobject:
+            raise UserError(f"{path}: not a plain numpy array file (it holds pickled Python objects); expected "
+                            f"{what} of shape {shape}.")
+        if tuple(found) != tuple(shape):
+            raise UserError(f"{path}: {what} should have shape {tuple(shape)}, found {tuple(found)}.")
         array = np.load(path, allow_pickle=False)
+    except UserError:
+        raise
     except ValueError as e:
         raise UserError(f"{path}: not a plain numpy array file ({e}); expected {what} of shape {shape}.") from None
     except (OSError, EOFError) as e:
@@ -362,17 +396,70 @@ def load(source=None, weights_dir=WEIGHTS_DIR, verbose=True):
         net = bundled(source, reason)
     else:
         net = alexnet_from_params(read_alexnet_weights(source), reason)
+        net.weights = judge_alexnet_weights(net, Path(source))
     if verbose:
-        print(f"network: {net.name} ({net.reason})", file=sys.stderr)
+        print(f"network: {net.name} ({net.reason}); {net.weights}", file=sys.stderr)
     return net
 
 
+# ---------------------------------------------------------------------------------------------
+# Are these the trained AlexNet weights?
+# ---------------------------------------------------------------------------------------------
+# Bundled photos and the classes a trained ImageNet network puts in its top 5 for them.
+KNOWN_PHOTOS = {"coffee.jpg": {"espresso", "cup", "coffee mug", "eggnog", "consomme"},
+                "chelsea.jpg": {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat", "lynx"}}
+HASH_CACHE = WEIGHTS_DIR / ".sha256-cache.json"
+
+
+def sha256_of(path):
+    """SHA-256 of a file, computed once and remembered (by path, size and modification time) in weights/."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+    try:
+        cache = json.loads(HASH_CACHE.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    if key not in cache:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 22):
+                digest.update(chunk)
+        cache = {k: v for k, v in cache.items() if not k.startswith(f"{path}|")} | {key: digest.hexdigest()}
+        try:
+            with atomic_path(HASH_CACHE) as tmp:
+                tmp.write_text(json.dumps(cache, indent=1))
+        except OSError:
+            pass  # a read-only weights/ only costs hashing again next time
+    return cache[key]
+
+
+def judge_alexnet_weights(net, source):
+    """One sentence on what these AlexNet weights are: the published file (by SHA-256), and whether they
+    behave like the trained network on bundled photos whose class is known (each in the top 5)."""
+    published = source.is_file() and sha256_of(source) == BVLC_SHA256
+    misses = []
+    for name, accepted in KNOWN_PHOTOS.items():
+        with Image.open(ROOT / "images" / name) as img:
+            rgb = net.resize_to_input(np.asarray(img.convert("RGB")))
+        prob = net.activations(net.rgb_to_x(rgb[None].astype(np.float32)), ["prob"])["prob"].numpy()[0]
+        top5 = [net.classes[i] for i in prob.argsort()[::-1][:5]]
+        if not accepted & set(top5):
+            misses.append(f"{name} -> {', '.join(top5[:3])}")
+    if misses:
+        return ("these weights do NOT behave like the trained AlexNet (" + "; ".join(misses) + "): results made with "
+                "them are not AlexNet's")
+    return ("the published BVLC AlexNet weights (SHA-256 verified)" if published else
+            "AlexNet weights that behave like the trained network on the bundled photos, but not the published "
+            "bvlc_alexnet.npy file")
+
+
 def bundled(variant, reason=""):
-    """The bundled EfficientNet-Lite0."""
-    from cnnvis import efficientnet_lite as lite0
-    model, outputs = lite0.build()
-    lite0.load_weights(model)
-    return Network(variant, model, outputs, "logits", lite0.rgb_to_x, lite0.x_to_rgb, reason)
+    """A bundled EfficientNet-Lite network ("efficientnet-lite0" or the judge "efficientnet-lite1")."""
+    from cnnvis import efficientnet_lite as lite
+    model, outputs = lite.build(variant)
+    lite.load_weights(model, lite.weights_file(variant))
+    return Network(variant, model, outputs, "logits", lite.rgb_to_x, lite.x_to_rgb, reason)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,6 +469,10 @@ def fetch(url=BVLC_URL, dest=WEIGHTS_DIR / BVLC_FILE, sha256=BVLC_SHA256, timeou
     """Download `url` to `dest` with a progress bar; the file appears only once its SHA-256 is verified."""
     from tqdm import tqdm
     dest = Path(dest)
+    if dest.is_dir():
+        raise UserError(f"--dest {dest} is a folder; give the file to save, e.g. {dest / BVLC_FILE}.")
+    if urllib.parse.urlparse(url).scheme not in ("http", "https", "file"):
+        raise UserError(f"--url '{url}' is not a web address; give one starting with https:// or http://.")
     digest = hashlib.sha256()
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, atomic_path(dest) as tmp:

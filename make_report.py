@@ -11,15 +11,27 @@ import time
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 from cnnvis import cli
 from cnnvis import pdf
 from alexnet import ROOT, WEIGHTS_DIR, alexnet_weights_in
 from cnnvis.errors import UserError
 from cnnvis.files import read_json
-from cnnvis.names import resolve_names, submission_name
+from cnnvis.results import RESULTS_FILE, set_folder, set_name
+from cnnvis.names import remember, resolve_names, submission_name
 
 QUESTIONS = {"q1": "q1_visualize.py", "q2": "q2_fourier.py", "q3": "q3_fool.py", "q4": "q4_heatmap.py"}
-NETWORK_NAMES = {"alexnet": "AlexNet (BVLC Caffe weights)", "efficientnet-lite0": "EfficientNet-Lite0"}
+def network_name(results):
+    """How the report names the network behind one question's results: AlexNet is called AlexNet with the
+    BVLC weights only when its weights were verified as the published file."""
+    if results["network"] != "alexnet":
+        return "EfficientNet-Lite0"
+    weights = results.get("network_weights", "")
+    if weights.startswith("the published"):
+        return "AlexNet (BVLC Caffe weights)"
+    return "AlexNet architecture, weights NOT the trained network" if "NOT" in weights else \
+        "AlexNet (weights other than the published file)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -32,11 +44,15 @@ def expected_network(args):
 
 
 def ensure_results(args):
-    """Run each question whose results are missing, stale (another network) or asked for again (--rerun)."""
+    """Run each question whose results are missing or asked for again (--rerun); then read them all. Results
+    live per network (cnnvis.results), so another network's results are never read. A question that fails
+    stops the report: no PDF is built from results this run could not make."""
     network = expected_network(args)
+    name = {q: set_name(q, {"seed": args.seed} if args.seed else {}) for q in QUESTIONS}
+    failed = []
     for i, (question, script) in enumerate(QUESTIONS.items(), 1):
-        path = args.out / "results" / f"{question}.json"
-        if path.is_file() and not args.rerun and read_json(path)["network"] == network:
+        path = set_folder(args.out, network, name[question]) / RESULTS_FILE
+        if path.is_file() and not args.rerun:
             print(f"[{i}/4] {question}: using {path}")
             continue
         command = [sys.executable, script, "--seed", str(args.seed), "--out", str(args.out), "--net", args.net]
@@ -46,17 +62,37 @@ def ensure_results(args):
         done = subprocess.run(command, cwd=ROOT)
         print(f"[{i}/4] {question}: {'done' if done.returncode == 0 else 'FAILED'} in "
               f"{time.perf_counter() - start:.0f} s", flush=True)
-    missing = [q for q in QUESTIONS if not (args.out / "results" / f"{q}.json").is_file()]
-    if missing:
-        how = "; ".join(f"python {QUESTIONS[q]} --out {args.out}" for q in missing)
-        raise UserError(f"results of {', '.join(missing)} are missing and could not be made; run {how} "
-                        f"and read its error.")
-    results = {q: read_json(args.out / "results" / f"{q}.json") for q in QUESTIONS}
-    networks = {r["network"] for r in results.values()}
-    if len(networks) > 1:
-        raise UserError(f"the results come from different networks ({', '.join(sorted(networks))}); "
-                        f"run python make_report.py --rerun to make them all with one.")
+        if done.returncode != 0:
+            failed.append(question)
+    if failed:
+        raise UserError(f"{', '.join(failed)} could not be made on {network} (the error is printed above), so no "
+                        f"report was written; fix it and run python make_report.py again.")
+    results = {q: read_results(args, network, q, name[q]) for q in QUESTIONS}
+    weights = {r.get("network_weights") for r in results.values()}
+    if len(weights) > 1:
+        raise UserError(f"the results of {network} were made with different weights ({'; '.join(map(str, weights))});"
+                        f" run python make_report.py --rerun to make them all with the weights now in place.")
     return results
+
+
+def read_results(args, network, question, name):
+    """One question's results.json with its folder, checked: readable, made by `network`, figures present."""
+    folder = set_folder(args.out, network, name)
+    remake = f"python {QUESTIONS[question]} --out {args.out} --net {network}" + (
+        f" --seed {args.seed}" if args.seed else "")
+    try:
+        results = read_json(folder / RESULTS_FILE)
+        made_by = results["network"]
+        figures = [folder / f for f in results["figures"]]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise UserError(f"{folder / RESULTS_FILE} is unreadable or incomplete ({type(e).__name__}); remake it with "
+                        f"{remake} (or python make_report.py --rerun).") from None
+    if made_by != network:
+        raise UserError(f"{folder / RESULTS_FILE} was made by {made_by}, not {network}; remake it with {remake}.")
+    for figure in figures:
+        if not figure.with_suffix(".svg").is_file():
+            raise UserError(f"the figure {figure.with_suffix('.svg')} is missing; remake it with {remake}.")
+    return {**results, "folder": folder}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -68,9 +104,16 @@ def fmt(value, digits=3):
 
 def title_page(names, results):
     network = results["q1"]["network"]
-    if network == "alexnet":
-        statement = ("All results in this report were produced by <b>AlexNet</b> with the BVLC Caffe weights, the "
-                     "network the assignment specifies, built layer for layer in TensorFlow (alexnet.py).")
+    weights = results["q1"].get("network_weights", "")
+    if network == "alexnet" and "NOT" in weights:
+        statement = ("<b>Warning: these results are not AlexNet's.</b> They were produced by the AlexNet architecture "
+                     f"with {pdf.escape(weights)}. Place the published bvlc_alexnet.npy in weights/ "
+                     "(<font name='Mono'>python alexnet.py --fetch</font>) and run "
+                     "<font name='Mono'>python make_report.py --rerun</font>.")
+    elif network == "alexnet":
+        statement = ("All results in this report were produced by <b>AlexNet</b>, the network the assignment "
+                     "specifies, built layer for layer in TensorFlow (alexnet.py), with "
+                     f"{pdf.escape(weights)}.")
     else:
         statement = (
             "All results in this report were produced by <b>EfficientNet-Lite0</b>, a genuinely ImageNet-pretrained "
@@ -82,7 +125,7 @@ def title_page(names, results):
             "<font name='Mono'>python make_report.py --rerun</font>.")
     return [pdf.space(5), pdf.text("Introduction to Neural Networks 67103", "subtitle"),
             pdf.text("Assignment 2: Visualizing and Fooling a Pretrained CNN", "title"),
-            pdf.text(" and ".join(names), "subtitle"), pdf.text(date.today().strftime("%d %B %Y"), "subtitle"),
+            pdf.text(pdf.escape(" and ".join(names)), "subtitle"), pdf.text(date.today().strftime("%d %B %Y"), "subtitle"),
             pdf.space(2),
             pdf.table(["Network that produced the results"], [[statement]], widths=[pdf.TEXT_WIDTH]),
             pdf.space(0.5),
@@ -102,11 +145,14 @@ def code_section(results):
         ("q2_fourier.py", "Q2: the 1/w Fourier-spectrum term (tf.signal.fft2d) and the spectrum measurement."),
         ("q3_fool.py", "Q3: the minimal targeted change; the result is judged after saving and re-reading."),
         ("q4_heatmap.py", "Q4: occlusion heat maps."),
-        ("cnnvis/", "What the scripts share, one module per idea: the bundled network (efficientnet_lite), the "
-                    "optimization loop with its regularizers and neuron objectives (optimize), Q3's fooling "
-                    "steps (fooling), batched occlusion (occlusion), image files and figures (imaging), the "
-                    "common flags and error messages (cli, errors), atomic file writing (files), the PDF "
-                    "building blocks (pdf) and the submission's names (names)."),
+        ("cnnvis/", "What the scripts share, one module per idea: the bundled networks (efficientnet_lite), the "
+                    "optimization loop with its regularizers and neuron objectives (optimize), image "
+                    "parameterizations — pixels, decorrelated colour, Fourier (param), random transformations "
+                    "(transforms), the independent judge of class visualizations (judge), Q3's fooling steps "
+                    "(fooling), batched occlusion (occlusion), image files and figures (imaging), the common "
+                    "flags, validation and error messages (cli, errors), result sets written whole or not at "
+                    "all (results), atomic file writing (files), the PDF building blocks (pdf) and the "
+                    "submission's names (names)."),
         ("make_report.py, make_submission.py", "This report (runs missing questions first) and the "
                                                "submission ZIP (checks the submission rules)."),
     ]
@@ -115,8 +161,10 @@ def code_section(results):
     return [pdf.heading("1. The code"),
             pdf.text("Everything is written in TensorFlow 2 / Keras. Each question is one script that reads top to "
                      "bottom like the method it implements, imports the shared pieces below, and writes its figures "
-                     "(vector PDF/SVG), images and a JSON file of results into report/. Every script takes the same "
-                     "flags (<font name='Mono'>--net</font>, <font name='Mono'>--weights</font>, "
+                     "(vector PDF/SVG), images and a JSON file of results as one result set, "
+                     "report/&lt;network&gt;/&lt;run&gt;/, which appears whole or not at all and is never replaced "
+                     "by another kind of run. Every script takes the same flags (<font name='Mono'>--net</font>, "
+                     "<font name='Mono'>--weights</font>, "
                      "<font name='Mono'>--seed</font>, <font name='Mono'>--out</font>; "
                      "<font name='Mono'>--help</font> lists the rest with their defaults); with no flags it runs the "
                      "experiment reported here. The default seed is 0 and gives the same numbers on every run."),
@@ -127,17 +175,28 @@ def code_section(results):
             pdf.text("python make_submission.py   # the ZIP: code, the images used, and this PDF", "code")]
 
 
-def q1_section(results, out):
+def steps_sentence(rows, key):
+    """"128 steps (robust), 64 (L2, Yosinski)": how many steps each method took, most first."""
+    by = {}
+    for r in rows:
+        by.setdefault(r["steps"], []).append(r[key])
+    parts = [f"{steps} ({', '.join(dict.fromkeys(m))})" for steps, m in sorted(by.items(), reverse=True)]
+    return parts[0].replace(" (", " steps (", 1) + "".join(f", {p}" for p in parts[1:])
+
+
+def q1_section(results):
     q1 = results["q1"]
     units = q1["units"]
-    maximized = [u for u in units if u["variant"] in ("L2", "Yosinski")]
+    variants = [v for v in ("L2", "Yosinski", "robust") if any(u["variant"] == v for u in units)]
     pairs = {}
-    for u in maximized:
-        pairs.setdefault(u["label"], {})[u["variant"]] = u["achieved"]
+    for u in units:
+        if u["variant"] in variants:
+            pairs.setdefault(u["label"], {})[u["variant"]] = u
     targets = [u for u in units if u["variant"] == "target"]
     reg = next(u["regularizers"] for u in units if u["variant"] == "Yosinski")
     worst = max(abs(u["achieved"] - u["target"]) / max(abs(u["target"]), 1) for u in targets)
-    lower = sum(p["Yosinski"] < p["L2"] for p in pairs.values())
+    judged = [u for u in units if "recognized" in u]
+    rate = q1["recognition_rate"]
     story = [
         pdf.heading("2. Visualizing neurons by input optimization (Q1)"),
         pdf.text("<b>Method.</b> A neuron is one channel of a conv layer at one position of its feature map (by "
@@ -149,93 +208,134 @@ def q1_section(results, out):
         pdf.formula(r"\min_x\ \left(\frac{a(x)-t}{0.1\,\max(|t|,1)}\right)^2 + \lambda\,\|\tilde{x}\|^2"
                     r"\qquad\mathrm{or}\qquad \min_x\ -a(x) + \lambda\,\|\tilde{x}\|^2,"),
         pdf.text("where x̃ = (x − 127.5)/127.5 is the image centred on grey and ‖x̃‖² its mean square (λ = 1). "
-                 "The Yosinski et al. (2015) variant adds, after every step: L2 decay (x̃ ← (1−θ)x̃), a Gaussian "
-                 "blur every few steps, and optionally zeroing pixels of small norm or small contribution; before "
-                 "every step the image is shifted by a random jitter. Here: "
-                 + ", ".join(f"{k} = {v}" for k, v in reg.items()) + ". "
-                 "All neurons of an experiment are optimized together, one image per neuron in one batch, for "
-                 f"{units[0]['steps']} steps; the step size decays from 4 grey levels along a cosine. The "
-                 "network sees the image rounded to 8 bits (the gradient passes the rounding unchanged, "
-                 "straight-through), so the activations reported, measured on the saved 8-bit files, are the ones "
-                 "that were optimized."),
+                 "Three methods are compared on the same units. <b>L2</b>: the image-norm prior alone. "
+                 "<b>Yosinski</b> (Yosinski et al. 2015, their best published settings): after every step L2 "
+                 "decay (x̃ ← (1−θ)x̃), a Gaussian blur every few steps, and before every step a random jitter; "
+                 "here " + ", ".join(f"{k} = {v}" for k, v in reg.items()) + ". "
+                 "<b>robust</b> (Olah et al. 2017): the image is parameterized by its Fourier spectrum scaled by "
+                 "1/w in a decorrelated colour space, squashed into 0–255 by a sigmoid, and randomly padded, "
+                 "shifted, scaled and rotated before every step; conv units are then visualized as whole "
+                 "channels (their spatial mean), since the transformations move any single position around. "
+                 "All neurons of a method are optimized together, one image per neuron in one batch, with a "
+                 "cosine-decaying step size, for " + steps_sentence(units, "variant") + ". The network sees the "
+                 "image rounded "
+                 "to 8 bits (the gradient passes the rounding unchanged, straight-through), so the activations "
+                 "reported, measured on the saved 8-bit files, are the ones that were optimized."),
     ]
     for i, f in enumerate(q1["figures"], 1):
-        story.append(pdf.figure(out / Path(f).with_suffix(".svg"),
-                                f"Figure {i}. Q1 ({NETWORK_NAMES[q1['network']]}): units of each layer, maximized "
-                                f"with the L2 prior only and with the Yosinski regularizers. Conv neurons are "
-                                f"cropped to their receptive field (at least 48 pixels a side); each image is "
-                                f"contrast-stretched for display.", max_height=19 * pdf.cm))
+        story.append(pdf.figure(q1["folder"] / Path(f).with_suffix(".svg"),
+                                f"Figure {i}. Q1 ({network_name(q1)}): units of each layer by the three "
+                                f"methods. Conv neurons are cropped to their receptive field (at least 48 pixels a "
+                                f"side); each image is contrast-stretched for display.", max_height=19 * pdf.cm))
     story += [
         pdf.text("<b>Target activations.</b> Driving neurons to set values instead of maximizing them "
                  f"(L2 prior; the largest relative miss is {100 * worst:.1f}%):"),
         pdf.table(["neuron", "target", "achieved (8-bit image)"],
                   [[u["label"], f"{u['target']:g}", fmt(u["achieved"])] for u in targets]),
-        pdf.text("<b>Maximized activations</b>, on the same units with both regularizers:"),
-        pdf.table(["neuron", "L2 only", "Yosinski"],
-                  [[label, fmt(v["L2"], 2), fmt(v["Yosinski"], 2)] for label, v in pairs.items()]),
+        pdf.text("<b>Maximized activations</b> on the same units (for <i>robust</i>, of the whole channel), and for "
+                 "the class units the independent judge's top-1 class (EfficientNet-Lite1, never used to optimize; "
+                 "✓ when it is the intended class):"),
+        pdf.table(["neuron"] + variants,
+                  [[label] + [fmt(v[m]["achieved"], 2) + (f" — {v[m]['judge_top1']} {'✓' if v[m]['recognized'] else '✗'}"
+                                                          if "recognized" in v[m] else "") for m in variants]
+                   for label, v in pairs.items()]),
         pdf.text(
-            "<b>Discussion.</b> With the image-norm prior alone, the optimizer finds high-frequency patterns that "
-            "excite the neuron enormously but look like coloured noise: nothing in the objective prefers natural "
-            "structure, and a deep network responds to many unnatural inputs. The Yosinski operations remove "
-            "exactly these patterns (blur and decay damp high frequencies, jitter demands robustness to small "
-            "shifts), and recognizable structure appears: oriented edges and colour blobs in the first layers, "
-            "textures and repeated parts in the middle, and object-like fragments for the class units. The price "
-            f"is a lower activation ({lower} of {len(pairs)} units reach less than with L2 alone): the regularized "
-            "images are not the strongest stimuli but more typical ones. For the first layers, whose receptive "
-            "fields are smaller than the 8-pixel jitter, the pattern cannot stay aligned with the neuron and its "
-            "activation stays low. Receptive fields grow with depth, "
-            "from a few pixels for the first layer to the whole image for the deepest layers. Target activations are "
-            "reached closely because the target term is weighed against the prior at a 10% scale of the target.")]
+            "<b>Discussion.</b> The judge recognized the class images made with " + ", ".join(
+                f"{m}: {sum(u['recognized'] for u in judged if u['variant'] == m)} of "
+                f"{sum(u['variant'] == m for u in judged)}" for m in variants if rate.get(m) is not None) + ". "
+            "With the image-norm prior alone, the optimizer finds high-frequency patterns that excite the neuron "
+            "enormously but look like coloured noise: nothing in the objective prefers natural structure, and a "
+            "deep network responds to many unnatural inputs. Yosinski's operations damp these patterns (blur and "
+            "decay remove high frequencies, jitter demands robustness to small shifts) at the price of faint, "
+            "low-contrast images. The robust method makes every unit show structure: oriented edges and colour "
+            "gratings in the first layers, textures and repeated parts in the middle, object parts for the "
+            "deepest units and the classes. Receptive fields grow with depth, from a few pixels in the first "
+            "layer to the whole image in the deepest ones. Target activations are reached closely because the "
+            "target term is weighed against the prior at a 10% scale of the target.")]
     return story
 
 
-def q2_section(results, out):
+def q2_section(results):
     q2 = results["q2"]
     rows = q2["classes"]
-    by = {(r["class_index"], r["regularizer"]): r for r in rows}
+    methods = list(dict.fromkeys(r["method"] for r in rows))
     classes = list(dict.fromkeys(r["class_index"] for r in rows))
-    mean = {reg: sum(r["spectral_slope"] for r in rows if r["regularizer"] == reg) /
-            sum(r["regularizer"] == reg for r in rows) for reg in ("l2", "fourier")}
+    by = {(r["class_index"], r["method"]): r for r in rows}
+    rate, default, baseline = q2["recognition_rate"], "1/w term + robustness", "image-norm prior"
+    slopes = {m: [r["spectral_slope"] for r in rows if r["method"] == m] for m in methods}
+    span = {m: f"{min(v):+.2f} … {max(v):+.2f}" for m, v in slopes.items()}
+    n = len(results["q1"]["figures"]) + 1
+    objective = ("maximized" if rows[0]["target_logit"] is None
+                 else f"driven to the target activation {rows[0]['target_logit']:g}")
     return [
         pdf.heading("3. Natural image statistics: a 1/w prior (Q2)"),
-        pdf.text("<b>Method.</b> Q1's optimization is kept (target activation t = "
-                 f"{rows[0]['target_logit']:g} for a class logit of the last pre-softmax layer, image-norm prior "
-                 "λ = 1) and a term from natural-image statistics is added: the Fourier magnitude of natural images "
-                 "falls off as 1/w. For efficiency the term is defined on a reduced-size copy x<sub>s</sub> of the "
-                 f"image ({q2['fourier_size']}×{q2['fourier_size']}, antialiased resize, mean removed). With "
-                 "F<sub>c</sub> = FFT2(x<sub>s,c</sub>) of each colour channel c (tf.signal.fft2d; channels are "
-                 "never mixed) and w the radial frequency in cycles per image,"),
+        pdf.text("<b>Method.</b> Q1's optimization is kept, for the class logits of the last pre-softmax layer "
+                 f"(each {objective}), and a term from natural-image statistics is added: the Fourier magnitude "
+                 "of natural images falls off as 1/w. For efficiency the term is defined on a reduced-size copy "
+                 f"x<sub>s</sub> of the image ({q2['fourier_size']}×{q2['fourier_size']}, antialiased resize, "
+                 "mean removed). With F<sub>c</sub> = FFT2(x<sub>s,c</sub>) of each colour channel c "
+                 "(tf.signal.fft2d; channels are never mixed) and w the radial frequency in cycles per image,"),
         pdf.formula(r"R(x) = \beta\ \frac{1}{3}\sum_{c}\ \sum_{w \neq 0} \rho(w)\,\left(\log|F_c(w)| + \log w - "
                     r"\mu_c\right)^2,"),
         pdf.formula(r"\mu_c = \sum_{w\neq 0}\rho(w)\,(\log|F_c(w)| + \log w),\qquad "
                     r"\rho(w) \propto w^{-3},\quad \sum_{w \neq 0} \rho(w) = 1"),
         pdf.text(f"with β = {q2['fourier_weight']:g}: R is zero exactly when every channel's spectrum is c/w, "
-                 "whatever its overall contrast. The weights ρ lean on low frequencies where an image's layout is "
-                 "decided (with equal weight per octave, ρ ∝ w<super>−2</super>, the fine detail the network "
-                 "gradient keeps adding stayed visible and the slope stalled near −0.9). The result is measured "
+                 "whatever its overall contrast; ρ leans on the low frequencies, where an image's layout is decided. "
+                 "The term alone still lets the optimizer hide the class in pixel-exact texture that the network "
+                 "responds to and a person does not see. So the default adds <i>transformation robustness</i> "
+                 "(Olah et al. 2017): before every step the image is padded by 12 grey pixels, shifted by up to 8, "
+                 "scaled by 0.9–1.1, rotated by up to ±10° and shifted again by up to 4 pixels, at random; a pattern "
+                 "that must survive all of that is a visible one. The image is judged without transformations. "
+                 "Four methods are compared on the same classes and seed (" + steps_sentence(rows, "method") + "): "
+                 "the image-norm prior alone "
+                 f"(λ = {q2['l2']:g}), the 1/w term, the 1/w term with robustness, and a <i>Fourier "
+                 "parameterization</i> in which the 1/w law is built into the variables instead of penalized (the "
+                 "optimizer changes the image's spectrum scaled by 1/w, in a decorrelated colour space, squashed "
+                 "into 0–255 by a sigmoid, also with robustness)."),
+        pdf.text("<b>Measured.</b> Every image is shown to an <i>independent judge</i>, EfficientNet-Lite1, a "
+                 "separately trained ImageNet network that is never used to optimize: an image is "
+                 "<i>recognized</i> when the judge's top-1 class is the intended one. The spectrum is measured "
                  "independently (NumPy): radially averaged Fourier magnitude of the box-downsampled, mean-removed "
                  "8-bit image and the slope of its log-log fit over radii 2–31."),
-        pdf.figure(out / "figures" / "q2_classes.svg",
-                   f"Figure {len(results['q1']['figures']) + 1}. Q2 ({NETWORK_NAMES[q2['network']]}): class "
-                   "visualizations with the L2 prior only (top) and with the 1/w prior (bottom).",
-                   max_height=9 * pdf.cm),
-        pdf.figure(out / "figures" / "q2_spectra.svg",
-                   f"Figure {len(results['q1']['figures']) + 2}. Radially averaged Fourier magnitude of every "
-                   "result, of a natural photo, and the 1/w line, on log-log axes; fitted slopes in the legend.",
-                   max_height=8 * pdf.cm),
-        pdf.table(["class", "L2: logit", "L2: p", "L2: slope", "1/w: logit", "1/w: p", "1/w: slope"],
-                  [[f"{by[(c, 'l2')]['class_name']} ({c})", fmt(by[(c, 'l2')]["logit"], 2),
-                    fmt(by[(c, 'l2')]["prob"]), fmt(by[(c, 'l2')]["spectral_slope"], 2),
-                    fmt(by[(c, 'fourier')]["logit"], 2), fmt(by[(c, 'fourier')]["prob"]),
-                    fmt(by[(c, 'fourier')]["spectral_slope"], 2)] for c in classes]),
+        *[pdf.figure(q2["folder"] / Path(f).with_suffix(".svg"),
+                     f"Figure {n + i}. Q2 ({network_name(q2)}): class visualizations by four methods (rows)"
+                     + (f", classes {5 * i + 1}–{min(5 * i + 5, len(classes))} of {len(classes)}"
+                        if len(classes) > 5 else "") + ". Under each image the judge's top-1 class and its "
+                     "probability of the intended class; green: recognized. Images are contrast-stretched for "
+                     "display; the judge saw them as saved.", max_height=12 * pdf.cm)
+          for i, f in enumerate(q2["figures"][:-1])],
+        pdf.table(["method", "recognized by the judge", "mean judge p(class)", "spectral slopes",
+                   f"mean class logit ({network_name(q2)})"],
+                  [[m, f"{sum(r['recognized'] for r in rows if r['method'] == m)} of {len(classes)} "
+                       f"({rate[m]:.0%})",
+                    fmt(np.mean([r["judge_prob_of_class"] for r in rows if r["method"] == m]), 2), span[m],
+                    fmt(np.mean([r["logit"] for r in rows if r["method"] == m]), 1)]
+                   for m in methods]),
+        pdf.figure(q2["folder"] / Path(q2["figures"][-1]).with_suffix(".svg"),
+                   f"Figure {n + len(q2['figures']) - 1}. Radially averaged Fourier magnitude, mean over the "
+                   "classes of each method, of "
+                   "a natural photo, and the 1/w line, on log-log axes.", max_height=7 * pdf.cm),
+        pdf.table(["class"] + [f"{m}: judge top-1 (p of class)" for m in methods],
+                  [[f"{by[(c, methods[0])]['class_name']} ({c})"] +
+                   [f"{by[(c, m)]['judge_top1']} ({fmt(by[(c, m)]['judge_prob_of_class'], 2)})" for m in methods]
+                   for c in classes]),
         pdf.text(
-            f"<b>Discussion.</b> With the L2 prior alone the spectra are flat (mean slope {mean['l2']:+.2f}, like "
-            f"white noise): the class is reached through fine-grained texture. With the 1/w prior the mean slope is "
-            f"{mean['fourier']:+.2f}, close to the photo's {q2['reference_slope']:+.2f}, while each class logit still "
-            "reaches its target and the softmax is just as sure. The images now carry their energy in large "
-            "regions and smooth gradients, like photographs, with the class evidence in the finer layer on top; "
-            "they show that matching one global statistic of natural images is not enough to make an image look "
-            "natural, but it removes the noise-like look of unregularized visualizations.")]
+            f"<b>Discussion.</b> The judge recognized {rate[baseline]:.0%} of the images made with the image-norm "
+            f"prior alone, {rate['1/w term']:.0%} with the 1/w term alone, {rate[default]:.0%} with the 1/w term "
+            f"and robustness, and {rate['Fourier parameterization']:.0%} with the Fourier parameterization. "
+            f"With the image-norm prior the spectra are nearly flat (slopes {span[baseline]}, like white noise): "
+            "the class is reached through fine-grained texture that this network responds to and another does "
+            f"not. The 1/w term makes the slopes natural ({span['1/w term']}; the photo's is "
+            f"{q2['reference_slope']:+.2f}), but a natural spectrum alone is not a natural picture: the images "
+            "become large smooth regions under a layer of the same private texture"
+            + (", and the judge still sees little. " if rate["1/w term"] < 0.5 else ". ") +
+            "Robustness to small shifts, scalings and rotations removes that texture"
+            + (", and the class appears as object parts a person can name" if rate[default] >= 0.5 else
+               ", though the judge still recognizes fewer than half") +
+            f" (slopes {span[default]}). Building the 1/w law into the parameterization gives slopes of "
+            f"{span['Fourier parameterization']} without any penalty term. The table also shows the price: a "
+            "pattern that must survive every transformation cannot exploit this one network's fine texture, "
+            "so the class logit it reaches is lower — and that is exactly why another network recognizes it.")]
 
 
 def unsure_vs_sure(cases):
@@ -249,10 +349,10 @@ def unsure_vs_sure(cases):
             f"the chosen target class lies from the image matters as much.")
 
 
-def q3_section(results, out):
+def q3_section(results):
     q3 = results["q3"]
     cases = q3["cases"]
-    n = len(results["q1"]["figures"]) + 3
+    n = len(results["q1"]["figures"]) + len(results["q2"]["figures"]) + 1
     return [
         pdf.heading("4. Fooling the network (Q3)"),
         pdf.text("<b>Method.</b> Starting from a photo x<sub>0</sub> at the network's input resolution, a few "
@@ -271,8 +371,8 @@ def q3_section(results, out):
                  "is measured on that file. The change is reported in 0–255 pixel units (L2 over all pixels and "
                  "channels, L∞) and as PSNR. One case starts from a confident classification, one from an unsure "
                  "one."),
-        pdf.figure(out / Path(q3["figures"][0]).with_suffix(".svg"),
-                   f"Figure {n}. Q3 ({NETWORK_NAMES[q3['network']]}): original, fooled image (as re-read from "
+        pdf.figure(q3["folder"] / Path(q3["figures"][0]).with_suffix(".svg"),
+                   f"Figure {n}. Q3 ({network_name(q3)}): original, fooled image (as re-read from "
                    "disk), the difference amplified, and the top-5 probabilities before and after (target in red).",
                    max_height=10 * pdf.cm),
         pdf.table(["image", "original class (p)", "target", "p(target) before", "p(target) after", "steps",
@@ -303,10 +403,10 @@ def unsure_maps(maps):
             "classes, and an occlusion often only moves probability between them, so the map is flatter. ")
 
 
-def q4_section(results, out):
+def q4_section(results):
     q4 = results["q4"]
     maps = q4["maps"]
-    n = len(results["q1"]["figures"]) + 4
+    n = len(results["q1"]["figures"]) + len(results["q2"]["figures"]) + 2
     return [
         pdf.heading("5. Classification heat map by occlusion (Q4)"),
         pdf.text("<b>Method.</b> For an image whose top class is known and visually obvious, an occlusion block "
@@ -315,8 +415,8 @@ def q4_section(results, out):
                  "class is recorded. Cell (i, j) of the heat map is that probability with the block's top-left "
                  "corner at (i·S, j·S); a side has ⌊(size − B)/S⌋ + 1 cells. The occluded copies are built inside "
                  "the TensorFlow graph and evaluated in batches of 64, so memory stays bounded."),
-        pdf.figure(out / Path(q4["figures"][0]).with_suffix(".svg"),
-                   f"Figure {n}. Q4 ({NETWORK_NAMES[q4['network']]}): each photo, its heat maps for two block "
+        pdf.figure(q4["folder"] / Path(q4["figures"][0]).with_suffix(".svg"),
+                   f"Figure {n}. Q4 ({network_name(q4)}): each photo, its heat maps for two block "
                    "sizes, and an overlay in which every cell is drawn at the centre of its block. Dark means that "
                    "hiding this region lowers the class probability.", max_height=15 * pdf.cm),
         pdf.table(["image", "class", "p (unoccluded)", "block", "stride", "cells", "lowest p", "block at (row, col)"],
@@ -419,27 +519,33 @@ def theory_section():
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = cli.Parser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--names", nargs="+", metavar="NAME", help='one or two student names, e.g. "Ada Lovelace" '
                                                               '(remembered in report/names.json)')
     p.add_argument("--rerun", action="store_true", help="recompute every question, not only missing results")
     p.add_argument("--net", choices=("auto", "alexnet", "efficientnet-lite0"), default="auto",
                    help="network for questions that are (re)run")
-    p.add_argument("--weights", type=Path, help="AlexNet weights (bvlc_alexnet.npy or a per-layer folder)")
-    p.add_argument("--seed", type=int, default=0, help="seed passed to every question")
-    p.add_argument("--out", type=Path, default=ROOT / "report", help="where results are and the PDF goes")
+    p.add_argument("--weights", type=cli.existing_path, help="AlexNet weights (bvlc_alexnet.npy or a per-layer folder)")
+    p.add_argument("--seed", type=cli.number(int, 0, 2 ** 31 - 1), default=0, help="seed passed to every question")
+    p.add_argument("--out", type=cli.nonempty_path, default=ROOT / "report", help="where results are and the PDF goes")
     args = p.parse_args()
     names = resolve_names(args.names)
+    missing = pdf.unprintable(" ".join(names))
+    if missing:
+        raise UserError(f"the report's font cannot print {' '.join(missing)} in --names; write the names in "
+                        f"Latin, Greek, Cyrillic or Hebrew letters.")
+    cli.check_writable(args.out)
+    if args.names:
+        remember(names)
     start = time.perf_counter()
     results = ensure_results(args)
-    story = (title_page(names, results) + code_section(results) + q1_section(results, args.out)
-             + q2_section(results, args.out) + q3_section(results, args.out) + q4_section(results, args.out)
+    story = (title_page(names, results) + code_section(results) + q1_section(results) + q2_section(results)
+             + q3_section(results) + q4_section(results)
              + theory_section())
     title = submission_name(names)
     path = pdf.build(args.out / f"{title}.pdf", story, title="Assignment 2: Visualizing and Fooling a CNN",
-                     author=", ".join(names), footer=f"{title} — {' and '.join(names)} — results: "
-                                                     f"{NETWORK_NAMES[results['q1']['network']]}")
+                     author=", ".join(names), footer=f"{title} — {pdf.escape(' and '.join(names))} — results: "
+                                                     f"{network_name(results['q1'])}")
     print(f"wrote {path} ({time.perf_counter() - start:.0f} s)")
     return 0
 

@@ -6,25 +6,46 @@ not included (AlexNet's are 233 MB; README.md says how to get them).
 
     python make_submission.py [--names "Ada Lovelace" ["Alan Turing"]]
 """
-import argparse
 import zipfile
 from pathlib import Path
+
+from PIL import Image
 
 from cnnvis import cli
 from alexnet import ROOT
 from cnnvis.errors import UserError
 from cnnvis.files import atomic_path
-from cnnvis.names import resolve_names, submission_name
+from cnnvis.names import remember, resolve_names, submission_name
 
-CODE_PATTERNS = ("*.py", "cnnvis/*.py", "bench/*.py", "bench/requirements.txt", "tools/*.py", "tests/*.py",
-                 "requirements.txt", "README.md", "images/*.jpg",
-                 "images/SOURCES.txt", "weights/imagenet_classes.txt", "weights/efficientnet_lite0.PROVENANCE.txt")
+SCRIPTS = ("alexnet.py", "q1_visualize.py", "q2_fourier.py", "q3_fool.py", "q4_heatmap.py", "make_report.py",
+           "make_submission.py")
+CODE_PATTERNS = ("cnnvis/*.py", "bench/*.py", "bench/requirements.txt", "tools/*.py", "tests/*.py", "requirements.txt",
+                 "README.md", "images/SOURCES.txt", "weights/imagenet_classes.txt", "weights/*.PROVENANCE.txt")
+
+
+def used_images(root=ROOT):
+    """The photos the code uses: those listed in images/SOURCES.txt, each checked to be a real JPEG file."""
+    paths = [root / "images" / line.split("\t")[0]
+             for line in (root / "images" / "SOURCES.txt").read_text().splitlines() if line.strip()]
+    for path in paths:
+        try:
+            with Image.open(path) as img:
+                kind = img.format
+        except (OSError, ValueError):
+            kind = None
+        if kind != "JPEG":
+            raise UserError(f"{path.relative_to(root)} is listed in images/SOURCES.txt but is not a JPEG file "
+                            f"({kind or 'unreadable'}); the ZIP takes only real JPEG photos.")
+    return paths
 
 
 def submission_entries(stem, report_pdf, root=ROOT):
-    """{name inside the ZIP: file on disk}: the code folder, then the report at the top level."""
-    entries = {f"{stem}/{path.relative_to(root).as_posix()}": path
-               for pattern in CODE_PATTERNS for path in sorted(root.glob(pattern)) if path.is_file()}
+    """{name inside the ZIP: file on disk}: the code folder, then the report at the top level. Hidden files and
+    anything the code does not use stay out."""
+    paths = [root / name for name in SCRIPTS] + used_images(root)
+    paths += [path for pattern in CODE_PATTERNS for path in sorted(root.glob(pattern))]
+    entries = {f"{stem}/{path.relative_to(root).as_posix()}": path for path in paths
+               if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts)}
     entries[f"{stem}.pdf"] = Path(report_pdf)
     return entries
 
@@ -55,12 +76,13 @@ def write_zip(path, entries):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = cli.Parser(description=__doc__.split("\n\n")[0])
     p.add_argument("--names", nargs="+", metavar="NAME", help="one or two student names (default: remembered)")
     p.add_argument("--report-dir", type=Path, default=ROOT / "report", help="where the report PDF is")
     p.add_argument("--dest", type=Path, default=ROOT, help="folder the ZIP is written to")
     args = p.parse_args()
-    stem = submission_name(resolve_names(args.names))
+    names = resolve_names(args.names)
+    stem = submission_name(names)
     report = args.report_dir / f"{stem}.pdf"
     if not report.is_file():
         raise UserError(f"the report {report} does not exist yet; make it first with python make_report.py.")
@@ -69,6 +91,8 @@ def main():
     path = write_zip(args.dest / f"{stem}.zip", entries)
     with zipfile.ZipFile(path) as zf:  # the rules hold for what was actually written
         check_rules(stem, zf.namelist())
+    if args.names:
+        remember(names)  # only once the ZIP exists
     print(f"wrote {path}: {len(entries)} files ({path.stat().st_size / 1e6:.1f} MB), the rules hold")
     return 0
 

@@ -4,10 +4,13 @@ Find an input image that drives one neuron of a conv or fc layer to a desired *t
 (or as high as it goes), starting from grey noise, while a regularizer keeps the image plausible:
     minimize  ((a(x) - t) / max(|t|, 1))²  [or -a(x)]  +  λ·‖x‖²           (Simonyan et al. 2014)
 optionally with the Yosinski et al. (2015) operations after each step: L2 decay, Gaussian blur,
-clipping pixels of small norm or small contribution, and random jitter.
-Many neurons are optimized at once, one image per neuron, in one batch.
+clipping pixels of small norm or small contribution, and random jitter. The report's experiment sets
+both beside the method of Olah et al. (2017): a Fourier-preconditioned, decorrelated-colour image that
+must keep driving the unit under random shifts, scalings and rotations (cnnvis.param, cnnvis.transforms).
+Many neurons are optimized at once, one image per neuron, in one batch; images of class units are shown
+to an independent network (cnnvis.judge) to see whether they are recognizable.
 
-    python q1_visualize.py                                   # the report's experiment: every layer, both priors
+    python q1_visualize.py                                   # the report's experiment: every layer, three methods
     python q1_visualize.py --layer conv3 --unit 5 17 --target 2
 """
 import numpy as np
@@ -16,11 +19,18 @@ from matplotlib import pyplot as plt
 from cnnvis import cli
 from cnnvis.errors import UserError
 from cnnvis.imaging import for_display, network_label, save_figure, save_image
-from cnnvis.optimize import Neuron, Regularizers, achieved, visualize
+from cnnvis.judge import Judge, recognition_rate
+from cnnvis.optimize import Method, Neuron, Regularizers, achieved, visualize
 from cnnvis.quiet_tensorflow import tf
 
-L2_ONLY = Regularizers(l2=1.0)
-YOSINSKI = Regularizers(l2=1.0, jitter=8, decay=0.005, blur_every=4, blur_sigma=1.0)
+# Yosinski et al. 2015's best published settings (decay 1e-4, blur σ 1.0 every 4 steps), with their jitter.
+YOSINSKI = Regularizers(l2=1.0, jitter=8, decay=1e-4, blur_every=4, blur_sigma=1.0)
+# Olah et al. 2017 (lucid): Fourier-preconditioned, decorrelated colour, random transformations; conv units as
+# whole channels (the spatial mean), since the transformations move any single position around.
+ROBUST = Method("fourier", Regularizers(l2=0.0), robust=True)
+# The pixel methods without transformations settle within 48 of the 128 steps the robust one needs; the main
+# command has a time budget.
+BASELINE_SHARE = 0.375
 # Classes shown for the logits layer in the default experiment: ostrich, flamingo, bell pepper.
 LOGIT_UNITS = (9, 130, 945)
 
@@ -86,18 +96,21 @@ def target_neurons(net):
         [10.0, 20.0, 2.0, 5.0]
 
 
-def run_variant(net, args, neurons, targets, reg, variant):
-    """Optimize, save each image as a lossless 8-bit file, and measure its activation as saved."""
-    rgb_uint8 = np.clip(np.round(visualize(net, neurons, targets, reg, args.steps, args.lr, args.seed,
+def run_variant(net, args, neurons, targets, method, variant, judge, result_set):
+    """Optimize, save each image as a lossless 8-bit file, and measure its activation as saved; images of
+    logits units are also shown to the independent judge."""
+    rgb_uint8 = np.clip(np.round(visualize(net, neurons, targets, method, args.steps, args.seed,
                                            desc=f"Q1 {variant}")), 0, 255).astype(np.uint8)
+    steps = method.steps(args.steps)
     values = achieved(net, rgb_uint8, neurons)
     rows = []
     for n, t, img, value in zip(neurons, targets, rgb_uint8, values):
-        path = save_image(args.out / "images" / "q1" / f"{variant}_{n.layer}_{n.unit}.png", img)
+        path = save_image(result_set.path(f"images/{variant}_{n.layer}_{n.unit}.png"), img)
+        verdict = judge([img], [n.unit])[0] if n.layer == net.logits_layer else {}
         rows.append({"layer": n.layer, "unit": n.unit, "position": n.position, "label": n.label(net),
-                     "target": t, "achieved": float(value), "steps": args.steps, "variant": variant,
-                     "regularizers": reg.describe(), "seed": args.seed,
-                     "image_file": str(path.relative_to(args.out))})
+                     "target": t, "achieved": float(value), "steps": steps, "variant": variant,
+                     **method.describe(), "seed": args.seed, **verdict,
+                     "image_file": result_set.relative(path)})
     return rgb_uint8, rows
 
 
@@ -108,7 +121,7 @@ def plot_layers(net, neurons, images_by_variant, stem):
     variants = list(images_by_variant)
     per_layer = max(sum(n.layer == layer for n in neurons) for layer in layers)
     cols = per_layer * len(variants)
-    fig, axes = plt.subplots(len(layers), cols, figsize=(1.6 * cols, 1.8 * len(layers)), squeeze=False)
+    fig, axes = plt.subplots(len(layers), cols, figsize=(1.6 * cols, 1.95 * len(layers)), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     boxes = {}  # the receptive field depends only on the layer and the position, not on the unit
@@ -141,61 +154,74 @@ def parse_position(text):
 def main():
     p = cli.parser(__doc__.split("\n\n")[0])
     p.add_argument("--layer", help="layer to visualize; without it, the report's experiment over all layers runs")
-    p.add_argument("--unit", type=int, nargs="+", default=[0], help="unit (channel) indices in --layer")
+    p.add_argument("--unit", type=cli.number(int, 0, 10 ** 6), nargs="+", default=[0],
+                   help="unit (channel) indices in --layer")
     p.add_argument("--position", default="centre",
                    help="for conv layers: the neuron's place in the feature map, centre, mean (channel mean) "
                         "or ROW,COL")
-    p.add_argument("--target", type=float, help="desired target activation; without it the neuron is maximized")
-    p.add_argument("--steps", type=int, default=150, help="optimization steps")
-    p.add_argument("--lr", type=float, default=4.0, help="Adam step size, in 0..255 pixel units")
-    p.add_argument("--l2", type=float, default=1.0, help="weight λ of the image-norm regularizer")
-    p.add_argument("--jitter", type=int, default=0, help="Yosinski: random translation, pixels")
-    p.add_argument("--decay", type=float, default=0.0, help="Yosinski: L2 decay per step")
-    p.add_argument("--blur-every", type=int, default=0, help="Yosinski: blur every k steps (0: never)")
-    p.add_argument("--blur-sigma", type=float, default=1.0, help="Yosinski: blur width, pixels")
-    p.add_argument("--norm-pct", type=float, default=0.0, help="Yosinski: grey out pixels of small norm (percentile)")
-    p.add_argument("--contrib-pct", type=float, default=0.0,
+    p.add_argument("--target", type=cli.number(float, -1e6, 1e6),
+                   help="desired target activation; without it the neuron is maximized")
+    p.add_argument("--steps", type=cli.number(int, 1, 100000), default=128, help="optimization steps")
+    p.add_argument("--lr", type=cli.number(float, 0, 255, low_open=True), default=4.0,
+                   help="Adam step size, in 0..255 pixel units")
+    p.add_argument("--l2", type=cli.number(float, 0, 1e6), default=1.0, help="weight λ of the image-norm regularizer")
+    p.add_argument("--jitter", type=cli.number(int, 0, 64), default=0, help="Yosinski: random translation, pixels")
+    p.add_argument("--decay", type=cli.number(float, 0, 1), default=0.0, help="Yosinski: L2 decay per step")
+    p.add_argument("--blur-every", type=cli.number(int, 0, 100000), default=0,
+                   help="Yosinski: blur every k steps (0: never)")
+    p.add_argument("--blur-sigma", type=cli.number(float, 0.1, 20), default=1.0, help="Yosinski: blur width, pixels")
+    p.add_argument("--norm-pct", type=cli.number(float, 0, 99), default=0.0,
+                   help="Yosinski: grey out pixels of small norm (percentile)")
+    p.add_argument("--contrib-pct", type=cli.number(float, 0, 99), default=0.0,
                    help="Yosinski: grey out pixels of small contribution (percentile)")
     args = p.parse_args()
-    if args.steps < 1 or args.lr <= 0:
-        raise UserError("--steps must be at least 1 and --lr positive.")
-    for name in ("norm_pct", "contrib_pct"):
-        if not 0 <= getattr(args, name) < 100:
-            raise UserError(f"--{name.replace('_', '-')} must be a percentile in [0, 100).")
+    single = ("unit", "position", "jitter", "decay", "blur_every", "blur_sigma", "norm_pct", "contrib_pct")
+    given = [f"--{k.replace('_', '-')}" for k in single if getattr(args, k) != p.get_default(k)]
+    if args.layer is None and given:
+        raise UserError(f"{', '.join(given)} only apply to one layer's neurons; add --layer (e.g. --layer "
+                        f"stage3), or leave {'them' if len(given) > 1 else 'it'} out for the report's experiment.")
     net = cli.load_network(args)
 
-    if args.layer is None:  # the report's experiment: every layer under both priors, then set targets
+    if args.layer is None:  # the report's experiment: every layer by three methods, then set targets
         neurons = default_neurons(net)
-        runs = {"L2": (neurons, [args.target] * len(neurons), Regularizers(l2=args.l2)),
-                "Yosinski": (neurons, [args.target] * len(neurons), YOSINSKI),
-                "target": (*target_neurons(net), Regularizers(l2=args.l2))}
-        question, stem = "q1", "q1_layers"
+        channels = [Neuron(n.layer, n.unit, "mean") if n.layer != net.logits_layer else n for n in neurons]
+        pixels = Method("pixels", Regularizers(l2=args.l2), lr=args.lr, share=BASELINE_SHARE)
+        runs = {"L2": (neurons, [args.target] * len(neurons), pixels),
+                "Yosinski": (neurons, [args.target] * len(neurons),
+                             Method("pixels", YOSINSKI, lr=args.lr, share=BASELINE_SHARE)),
+                "robust": (channels, [args.target] * len(neurons), ROBUST),
+                "target": (*target_neurons(net), pixels)}
     else:
         position = parse_position(args.position)
         neurons = [Neuron(args.layer, u, position) for u in args.unit]
         runs = {"custom": (neurons, [args.target] * len(neurons),
-                           Regularizers(args.l2, args.jitter, args.decay, args.blur_every, args.blur_sigma,
-                                        args.norm_pct, args.contrib_pct))}
-        question, stem = f"q1_{args.layer}", f"q1_{args.layer}"
+                           Method("pixels", Regularizers(args.l2, args.jitter, args.decay, args.blur_every,
+                                                         args.blur_sigma, args.norm_pct, args.contrib_pct),
+                                  lr=args.lr))}
 
-    images, rows = {}, []
-    for variant, (run_neurons, targets, reg) in runs.items():
-        images[variant], variant_rows = run_variant(net, args, run_neurons, targets, reg, variant)
-        rows += variant_rows
-    images.pop("target", None)  # its neurons differ; its numbers go to the table, not the layer figures
-    layers = list(dict.fromkeys(n.layer for n in neurons))
-    figures = []
-    for start in range(0, len(layers), 4):  # at most four layers a figure, so each fits half a page
-        chunk = [i for i, n in enumerate(neurons) if n.layer in layers[start:start + 4]]
-        figures.append(plot_layers(net, [neurons[i] for i in chunk],
-                                   {v: imgs[chunk] for v, imgs in images.items()},
-                                   args.out / "figures" / f"{stem}_{start // 4 + 1}"))
-    path = cli.write_results(args, question, net, {"units": rows, "figures": [str(f.relative_to(args.out))
-                                                                              for f in figures]})
+    judge = Judge()
+    with cli.result_set(p, args, "q1", net) as result_set:
+        images, rows = {}, []
+        for variant, (run_neurons, targets, method) in runs.items():
+            images[variant], variant_rows = run_variant(net, args, run_neurons, targets, method, variant, judge,
+                                                        result_set)
+            rows += variant_rows
+        images.pop("target", None)  # its neurons differ; its numbers go to the table, not the layer figures
+        layers = list(dict.fromkeys(n.layer for n in neurons))
+        figures = []
+        for start in range(0, len(layers), 4):  # at most four layers a figure, so each fits half a page
+            chunk = [i for i, n in enumerate(neurons) if n.layer in layers[start:start + 4]]
+            figures.append(plot_layers(net, [neurons[i] for i in chunk],
+                                       {v: imgs[chunk] for v, imgs in images.items()},
+                                       result_set.path(f"figures/q1_layers_{start // 4 + 1}")))
+        rates = {v: recognition_rate(r for r in rows if r["variant"] == v and "recognized" in r) for v in images}
+        path = result_set.write_results({**cli.header(args, net, result_set.final.name), "units": rows,
+                                         "recognition_rate": rates,
+                                         "figures": [result_set.relative(f) for f in figures]})
     for row in rows:
         goal = "max" if row["target"] is None else f"target {row['target']:g}"
         print(f"{row['variant']:>8}  {row['label']:<28} {goal:<12} achieved {row['achieved']:.3f}")
-    print(f"wrote {path} and {len(figures)} figure(s) in {args.out / 'figures'}")
+    print(f"wrote {result_set.final}/: {path.name}, {len(figures)} figure(s), {len(rows)} images")
     return 0
 
 

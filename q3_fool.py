@@ -66,52 +66,59 @@ def plot_cases(net, cases, stem):
 
 def main():
     p = cli.parser("Q3: change an image as little as possible so the network classifies it as another class.")
-    p.add_argument("--image", type=Path, help="photo to fool the network with; without it, the report's two cases run")
+    p.add_argument("--image", type=cli.existing_file,
+                   help="photo to fool the network with; without it, the report's two cases run")
     p.add_argument("--target", help="class to make the network see, by index or (partial) name")
-    p.add_argument("--min-prob", type=float, default=0.98, help="stop only once p(target) exceeds this")
-    p.add_argument("--max-steps", type=int, default=50, help="give up after this many steps")
-    p.add_argument("--step", type=float, default=1.0, help="change of a pixel per step, in 0..255 grey levels")
-    p.add_argument("--growth", type=float, default=2 / 3,
+    p.add_argument("--min-prob", type=cli.number(float, 0, 0.9999), default=0.98,
+                   help="stop only once p(target) exceeds this")
+    p.add_argument("--max-steps", type=cli.number(int, 1, 10000), default=50, help="give up after this many steps")
+    p.add_argument("--step", type=cli.number(float, 0, 255, low_open=True), default=1.0,
+                   help="change of a pixel per step, in 0..255 grey levels")
+    p.add_argument("--growth", type=cli.number(float, 0, 100, low_open=True), default=2 / 3,
                    help="the L∞ budget grows by this many steps per step (1: plain iterative sign steps)")
     args = p.parse_args()
     if (args.image is None) != (args.target is None):
         raise UserError("give both --image and --target, or neither for the report's experiment.")
-    if not 0 <= args.min_prob < 1 or args.max_steps < 1 or args.step <= 0 or args.growth <= 0:
-        raise UserError("--min-prob must be in [0, 1), --max-steps at least 1, --step and --growth positive.")
     net = cli.load_network(args)
     cases = DEFAULT_CASES if args.image is None else ((args.image, args.target),)
-    question = "q3" if args.image is None else f"q3_{Path(args.image).stem}"
-
-    rows, plotted = [], []
-    for image_path, target_name in cases:
-        target = net.classes.find(target_name)
-        original = net.resize_to_input(read_image(image_path))
-        before = probabilities(net, original)
-        if before.argmax() == target:
-            raise UserError(f"{image_path} is already classified as {net.classes[target]}; choose another target.")
-        fooled, steps = fool(net, original, target, args.min_prob, args.max_steps, args.step, args.growth)
-        stem = Path(image_path).stem
-        save_image(args.out / "images" / "q3" / f"{stem}_original.png", original)
-        out_file = save_image(args.out / "images" / "q3" / f"{stem}_to_{target}.png", fooled)
-        reread = read_image(out_file)  # judged as saved, not as held in memory
-        after = probabilities(net, reread)
-        info = {"image": shown(image_path), "original_class": net.classes[int(before.argmax())],
-                "original_index": int(before.argmax()), "original_prob": float(before.max()),
-                "target_class": net.classes[target], "target_index": target,
-                "target_prob_before": float(before[target]), "final_prob": float(after[target]),
-                "final_top_class": net.classes[int(after.argmax())], "steps": steps,
-                **change_metrics(original, reread), "output_file": str(out_file.relative_to(args.out))}
-        rows.append(info)
-        plotted.append((original, reread, before, after, info))
-    figure = plot_cases(net, plotted, args.out / "figures" / question)
-    path = cli.write_results(args, question, net, {"min_prob": args.min_prob, "step": args.step, "growth": args.growth,
-                                                   "cases": rows, "figures": [str(figure.relative_to(args.out))]})
+    cases = [(image, net.classes.find(target)) for image, target in cases]  # every name checked before any work
+    with cli.result_set(p, args, "q3", net) as result_set:
+        rows, plotted = [], []
+        for image_path, target in cases:
+            info, pictures = fool_case(net, args, image_path, target, result_set)
+            rows.append(info)
+            plotted.append((*pictures, info))
+        figure = plot_cases(net, plotted, result_set.path("figures/q3"))
+        path = result_set.write_results({**cli.header(args, net, result_set.final.name), "min_prob": args.min_prob,
+                                         "step": args.step, "growth": args.growth, "cases": rows,
+                                         "figures": [result_set.relative(figure)]})
     for r in rows:
         print(f"{r['image']}: {r['original_class']} (p {r['original_prob']:.3f}) -> {r['target_class']} "
               f"(p {r['final_prob']:.4f}) in {r['steps']} steps; L∞ {r['linf']:.0f}, L2 {r['l2']:.1f}, "
               f"PSNR {r['psnr']:.1f} dB")
-    print(f"wrote {path} and {figure}")
+    print(f"wrote {result_set.final}/: {path.name}, {figure.name}, {2 * len(rows)} images")
     return 0
+
+
+def fool_case(net, args, image_path, target, result_set):
+    """Fool the network on one photo; the fooled image is saved losslessly, re-read and judged as saved."""
+    original = net.resize_to_input(read_image(image_path))
+    before = probabilities(net, original)
+    if before.argmax() == target:
+        raise UserError(f"{shown(image_path)} is already classified as {net.classes[target]}; choose another target.")
+    fooled, steps = fool(net, original, target, args.min_prob, args.max_steps, args.step, args.growth)
+    stem = Path(image_path).stem[:60]  # file names stay short whatever the photo is called
+    save_image(result_set.path(f"images/{stem}_original.png"), original)
+    out_file = save_image(result_set.path(f"images/{stem}_to_{target}.png"), fooled)
+    reread = read_image(out_file)  # judged as saved, not as held in memory
+    after = probabilities(net, reread)
+    info = {"image": shown(image_path), "original_class": net.classes[int(before.argmax())],
+            "original_index": int(before.argmax()), "original_prob": float(before.max()),
+            "target_class": net.classes[target], "target_index": target,
+            "target_prob_before": float(before[target]), "final_prob": float(after[target]),
+            "final_top_class": net.classes[int(after.argmax())], "steps": steps,
+            **change_metrics(original, reread), "output_file": result_set.relative(out_file)}
+    return info, (original, reread, before, after)
 
 
 if __name__ == "__main__":

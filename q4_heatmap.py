@@ -66,21 +66,25 @@ def plot_maps(net, entries, stem):
 
 def main():
     p = cli.parser("Q4: occlusion heat map of the probability of an image's class.")
-    p.add_argument("--image", type=Path, nargs="+", help="photos; without it, the report's three images")
+    p.add_argument("--image", type=cli.existing_file, nargs="+", help="photos; without it, the report's three images")
     p.add_argument("--class", dest="class_name", help="class to map, by index or name; without it, each image's top class")
-    p.add_argument("--block", type=int, nargs="+", help=f"occlusion block sides in pixels; without it, "
-                                                        f"{' '.join(map(str, DEFAULT_BLOCKS))}")
-    p.add_argument("--stride", type=int, default=8, help="pixels between neighbouring block positions")
+    p.add_argument("--block", type=cli.number(int, 1, 1024), nargs="+",
+                   help=f"occlusion block sides in pixels; without it, {' '.join(map(str, DEFAULT_BLOCKS))}")
+    p.add_argument("--stride", type=cli.number(int, 1, 1024), default=12,
+                   help="pixels between neighbouring block positions")
     p.add_argument("--fill", choices=sorted(FILLS), default="mean", help="what the occluded pixels are set to")
-    p.add_argument("--batch-size", type=int, default=64, help="occluded copies evaluated at once")
+    p.add_argument("--batch-size", type=cli.number(int, 1, 1024), default=64, help="occluded copies evaluated at once")
     args = p.parse_args()
-    if args.batch_size < 1:
-        raise UserError("--batch-size must be at least 1.")
     net = cli.load_network(args)
     images = args.image or list(DEFAULT_IMAGES)
     blocks = args.block or DEFAULT_BLOCKS
-    question = "q4" if args.image is None and args.block is None and args.class_name is None else \
-        "q4_" + "_".join(Path(i).stem for i in images)
+    size = net.input_size
+    for block in blocks:
+        if block >= size or (size - block) // args.stride < 1:
+            raise UserError(f"--block {block} with --stride {args.stride} leaves fewer than 2×2 block positions on "
+                            f"the {size}×{size} input; give blocks below {size} and a stride of at most "
+                            f"{size} minus the block.")
+    class_index = None if args.class_name is None else net.classes.find(args.class_name)
 
     fill_rgb = np.zeros((1, 1, 3), np.float32) if args.fill == "black" else None
     fill = np.zeros(3, np.float32) if fill_rgb is None else np.asarray(net.rgb_to_x(fill_rgb))[0, 0]
@@ -88,30 +92,32 @@ def main():
     def prob_fn(x):
         return net.activations(x, ["prob"])["prob"]
 
-    entries, rows = [], []
-    for image in images:
-        rgb = net.resize_to_input(read_image(image))
-        x = np.asarray(net.rgb_to_x(rgb.astype(np.float32)))
-        prob = prob_fn(x[None]).numpy()[0]
-        index = int(prob.argmax()) if args.class_name is None else net.classes.find(args.class_name)
-        for block in blocks:
-            heat = occlusion_map(prob_fn, x, index, block, args.stride, fill, args.batch_size)
-            map_file = args.out / "results" / f"{question}_{Path(image).stem}_{index}_b{block}_s{args.stride}.npy"
-            write_npy(map_file, heat)
-            entry = {"image": shown(image), "class_index": index, "class_name": net.classes[index],
-                     "base_prob": float(prob[index]), "block": block, "stride": args.stride,
-                     "cells": heat.shape[0], "fill": args.fill,
-                     "fill_meaning": FILLS[args.fill], "min_prob": float(heat.min()),
-                     "min_at": [int(v) * args.stride for v in np.unravel_index(heat.argmin(), heat.shape)],
-                     "heatmap_file": str(map_file.relative_to(args.out))}
-            rows.append(entry)
-            entries.append({**entry, "map": heat, "rgb": rgb})
-    figure = plot_maps(net, entries, args.out / "figures" / question)
-    path = cli.write_results(args, question, net, {"maps": rows, "figures": [str(figure.relative_to(args.out))]})
+    photos = [net.resize_to_input(read_image(image)) for image in images]  # every file checked before any work
+    with cli.result_set(p, args, "q4", net) as result_set:
+        entries, rows = [], []
+        for number, (image, rgb) in enumerate(zip(images, photos), 1):
+            x = np.asarray(net.rgb_to_x(rgb.astype(np.float32)))
+            prob = prob_fn(x[None]).numpy()[0]
+            index = int(prob.argmax()) if class_index is None else class_index
+            for block in blocks:
+                heat = occlusion_map(prob_fn, x, index, block, args.stride, fill, args.batch_size)
+                map_file = result_set.path(f"maps/{number}_{Path(image).stem[:60]}_{index}_b{block}_s{args.stride}.npy")
+                write_npy(map_file, heat)
+                entry = {"image": shown(image), "class_index": index, "class_name": net.classes[index],
+                         "base_prob": float(prob[index]), "block": block, "stride": args.stride,
+                         "cells": heat.shape[0], "fill": args.fill,
+                         "fill_meaning": FILLS[args.fill], "min_prob": float(heat.min()),
+                         "min_at": [int(v) * args.stride for v in np.unravel_index(heat.argmin(), heat.shape)],
+                         "heatmap_file": result_set.relative(map_file)}
+                rows.append(entry)
+                entries.append({**entry, "map": heat, "rgb": rgb})
+        figure = plot_maps(net, entries, result_set.path("figures/q4"))
+        path = result_set.write_results({**cli.header(args, net, result_set.final.name), "maps": rows,
+                                         "figures": [result_set.relative(figure)]})
     for r in rows:
         print(f"{r['image']}: {r['class_name']} p={r['base_prob']:.3f}; block {r['block']}, stride {r['stride']}: "
               f"lowest p={r['min_prob']:.3f} with the block at (row, col) {tuple(r['min_at'])}")
-    print(f"wrote {path} and {figure}")
+    print(f"wrote {result_set.final}/: {path.name}, {figure.name}, {len(rows)} maps")
     return 0
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root, wherever this is run from
 import alexnet  # noqa: E402
-from cnnvis import fooling  # noqa: E402
+from cnnvis import fooling, param  # noqa: E402
 from cnnvis.files import write_json  # noqa: E402
 from cnnvis.imaging import read_image  # noqa: E402
 from cnnvis.optimize import Neuron, Regularizers, optimize, neuron_values  # noqa: E402
@@ -78,7 +78,7 @@ def bench_occlusion(net, x, class_index, patch, batch):
             "occlusion_fraction_of_forward_limit": (evaluations / ours) / limit_rate}
 
 
-def bench_visualization(net, steps, batch):
+def bench_visualization(net, steps, batch, compare=True):
     from tf_keras_vis.activation_maximization import ActivationMaximization
     from tf_keras_vis.activation_maximization.regularizers import Norm
     from tf_keras_vis.utils.scores import CategoricalScore
@@ -87,8 +87,8 @@ def bench_visualization(net, steps, batch):
     seed = 127.5 + np.random.default_rng(0).normal(0, 8, (batch, net.input_size, net.input_size, 3))
 
     def ours(steps):
-        optimize(net, seed, lambda x: -neuron_values(net, x, neurons), Regularizers(l2=1.0), steps, 4.0,
-                 desc="bench")
+        optimize(net, param.pixels(seed), lambda x: -neuron_values(net, x, neurons), Regularizers(l2=1.0),
+                 steps=steps, desc="bench")
 
     logits_model = keras.Model(net.model.input, net.model.output[net.logits_layer])
     visualizer = ActivationMaximization(logits_model, clone=False)
@@ -108,11 +108,13 @@ def bench_visualization(net, steps, batch):
 
     # Per-step cost, without the one-off tracing each call pays: time(2N steps) - time(N steps).
     ours_s = marginal(ours, steps)
-    theirs_s = marginal(theirs, steps)
     limit_s = best_of(lambda: forward_backward().numpy())
-    return {"visualization_steps": steps, "visualization_batch": batch, "visualization_step_seconds": ours_s,
-            "tf_keras_vis_step_seconds": theirs_s, "visualization_speedup_vs_tf_keras_vis": theirs_s / ours_s,
-            "visualization_fraction_of_fwd_bwd_limit": limit_s / ours_s}
+    results = {"visualization_steps": steps, "visualization_batch": batch, "visualization_step_seconds": ours_s,
+               "visualization_fraction_of_fwd_bwd_limit": limit_s / ours_s}
+    if compare:
+        theirs_s = marginal(theirs, steps)
+        results.update({"tf_keras_vis_step_seconds": theirs_s, "visualization_speedup_vs_tf_keras_vis": theirs_s / ours_s})
+    return results
 
 
 def bench_fooling(net, image, target_name, step, min_prob=0.98, max_steps=100):
@@ -142,22 +144,60 @@ def bench_fooling(net, image, target_name, step, min_prob=0.98, max_steps=100):
             "fooling_baseline_psnr": baseline["psnr"]}
 
 
-def bench_main_command():
+def bench_main_command(prefix="main_command", extra=()):
     """The README's main command (report stage) from empty results, in a scratch output folder."""
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "make_report.py", "--names", "Bench Mark", "--out", out], check=True,
+        subprocess.run([sys.executable, "make_report.py", "--names", "Bench Mark", "--out", out, *extra], check=True,
                        cwd=alexnet.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         seconds = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"main_command_seconds": seconds, "main_command_peak_rss_gb": peak_kb / 1024 ** 2}
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far
+    return {f"{prefix}_seconds": seconds, f"{prefix}_peak_rss_gb": peak_kb / 1024 ** 2}
+
+
+def synthetic_alexnet_file(folder):
+    """A bvlc_alexnet.npy of He-scaled random weights, made here and never kept: speed does not depend on the
+    values, and the real weights cannot be downloaded on every machine."""
+    rng = np.random.default_rng(0)
+    layers = {name: [rng.normal(0, np.sqrt(2 / np.prod(kshape[:-1])), kshape).astype(np.float32),
+                     np.zeros(bshape, np.float32)] for name, (kshape, bshape) in alexnet.ALEXNET_SHAPES.items()}
+    path = Path(folder) / alexnet.BVLC_FILE
+    np.save(path, np.array(layers, dtype=object), allow_pickle=True)
+    return path
+
+
+def bench_alexnet(folder, batch=16, skip_main=False):
+    """AlexNet's forward and forward+backward (gradient with respect to the input, as every optimization here
+    needs) rates, the Q1 step rate, and the main command on AlexNet."""
+    weights = synthetic_alexnet_file(folder)
+    net = alexnet.load(weights, verbose=False)
+    x = tf.Variable(net.rgb_to_x(np.random.default_rng(0).uniform(0, 255, (batch, 227, 227, 3)).astype(np.float32)))
+    forward = tf.function(lambda: net.logits(x))
+
+    @tf.function
+    def forward_backward():
+        with tf.GradientTape() as tape:
+            score = tf.reduce_sum(net.logits(x)[:, 0])
+        return tape.gradient(score, x)
+
+    forward_s = best_of(lambda: forward().numpy())
+    fwd_bwd_s = best_of(lambda: forward_backward().numpy())
+    results = {"alexnet_forward_images_per_s": batch / forward_s, "alexnet_fwd_bwd_images_per_s": batch / fwd_bwd_s,
+               "alexnet_fwd_bwd_over_forward": fwd_bwd_s / forward_s}
+    visualization = bench_visualization(net, steps=30, batch=8, compare=False)
+    results["alexnet_q1_step_seconds"] = visualization["visualization_step_seconds"]
+    results["alexnet_q1_fraction_of_fwd_bwd_limit"] = visualization["visualization_fraction_of_fwd_bwd_limit"]
+    if not skip_main:
+        results.update(bench_main_command("alexnet_main_command", ["--weights", str(weights)]))
+    return results
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--net", default="efficientnet-lite0", help="network to measure on")
     p.add_argument("--json", help="also write the numbers to this JSON file")
-    p.add_argument("--skip-main", action="store_true", help="skip timing the main command (about 4 minutes)")
+    p.add_argument("--skip-main", action="store_true", help="skip timing the main command (about 4 minutes, and "
+                                                            "about 7 more on AlexNet)")
     args = p.parse_args()
     net = alexnet.load(args.net)
     x = net.preprocess(read_image(alexnet.ROOT / "images" / "coffee.jpg"))
@@ -167,6 +207,8 @@ def main():
     results.update(bench_fooling(net, alexnet.ROOT / "images" / "coffee.jpg", "ostrich", step=1.0))
     if not args.skip_main:
         results.update(bench_main_command())
+    with tempfile.TemporaryDirectory() as folder:
+        results.update(bench_alexnet(folder, skip_main=args.skip_main))
     width = max(map(len, results))
     for key, value in results.items():
         print(f"{key:<{width}}  {value:.3f}" if isinstance(value, float) else f"{key:<{width}}  {value}")

@@ -1,46 +1,138 @@
 """What every question script shares on the command line: the common flags, loading the network,
-writing the results JSON, and turning a user mistake into one clear sentence instead of a traceback."""
+the run's result set, and turning a user mistake into one clear sentence instead of a traceback."""
 import argparse
+import math
+import os
+import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import alexnet
 from cnnvis.errors import UserError
-from cnnvis.files import write_json
+from cnnvis.results import ResultSet, set_name
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation: every value is checked as it is parsed, before anything is computed
+# ---------------------------------------------------------------------------------------------
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line, "error: argument --flag: what is wrong", without the usage block."""
+
+    def error(self, message):
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def number(kind, low, high, low_open=False):
+    """An argparse type: an int or a finite float in [low, high] ((low, high] with low_open)."""
+    what = "an integer" if kind is int else "a number"
+    valid = f"{'above' if low_open else 'from'} {low:g} to {high:g}"
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not {what}; give {what} {valid}.") from None
+        if not math.isfinite(value) or value < low or value > high or (low_open and value == low):
+            raise argparse.ArgumentTypeError(f"{text} is out of range; give {what} {valid}.")
+        return value
+
+    return parse
+
+
+def existing_file(text):
+    """An argparse type: the path of an existing file."""
+    path = Path(text)
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path was given; give the path of a file.")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give the path of a file.")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text} does not exist; give the path of a file.")
+    return path
+
+
+def existing_path(text):
+    """An argparse type: an existing file or folder."""
+    if not text.strip() or not Path(text).exists():
+        raise argparse.ArgumentTypeError(f"'{text}' does not exist; give an existing file or folder.")
+    return Path(text)
+
+
+def nonempty_path(text):
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path was given.")
+    return Path(text)
+
+
+def check_writable(out):
+    """Fail now, not after minutes of computing, when results cannot be written to `out`."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; give a folder to write the results into.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as e:
+        raise UserError(f"--out {out} cannot be written to ({e.strerror or e}); give a folder you may write into.") \
+            from None
+    return out
 
 
 def parser(description):
     """An ArgumentParser with the flags that mean the same in every script: --net, --weights, --seed, --out."""
-    p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = Parser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--net", choices=alexnet.NETWORKS, default="auto",
                    help="auto: AlexNet if its weights are in weights/, else the bundled EfficientNet-Lite0")
-    p.add_argument("--weights", metavar="PATH",
+    p.add_argument("--weights", metavar="PATH", type=nonempty_path,
                    help="AlexNet weights to use: bvlc_alexnet.npy or a folder of per-layer .npy files")
-    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same results")
-    p.add_argument("--out", type=Path, default=alexnet.ROOT / "report", help="where figures, images and results go")
+    p.add_argument("--seed", type=number(int, 0, 2 ** 31 - 1), default=0,
+                   help="random seed; the same seed gives the same results")
+    p.add_argument("--out", type=nonempty_path, default=alexnet.ROOT / "report",
+                   help="where figures, images and results go")
     return p
 
 
 def load_network(args):
+    """Check --out, then load the network the flags ask for (a --weights path is always a path, even if it
+    is called "alexnet")."""
+    check_writable(args.out)
     if args.weights and args.net == "efficientnet-lite0":
         raise UserError("--weights gives AlexNet weights, so it cannot be combined with --net efficientnet-lite0.")
-    return alexnet.load(args.weights or args.net)
+    return alexnet.load(Path(os.path.abspath(args.weights)) if args.weights else args.net)
 
 
-def write_results(args, question, net, payload):
-    """<out>/results/<question>.json, naming the network that produced the numbers."""
-    path = args.out / "results" / f"{question}.json"
-    write_json(path, {"network": net.name, "network_reason": net.reason, "seed": args.seed, **payload})
-    return path
+def result_set(parser, args, question, net):
+    """The run's ResultSet (cnnvis.results): named after the question when every experiment flag and the seed
+    have their defaults (the report's run), else after what changed."""
+    changed = {k: v for k, v in vars(args).items()
+               if k not in ("net", "weights", "out") and v != parser.get_default(k)}
+    return ResultSet(args.out, net.name, set_name(question, changed))
+
+
+def header(args, net, name):
+    """What every results.json starts with: which network made the numbers, and how to make them again."""
+    return {"network": net.name, "network_reason": net.reason, "network_weights": net.weights, "seed": args.seed,
+            "run": name,
+            "command": " ".join(["python", sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]])}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill, timeout) handled like Ctrl-C, so a run's temporary files are removed either way."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
 
 
 def run(main):
     """Call main(); a UserError ends the program with its sentence on stderr and exit status 2."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         sys.exit(main())
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
-        print("interrupted; files already written are complete, nothing half-written was kept.", file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt as e:
+        print("interrupted; this run's results were not kept, earlier results are unchanged.", file=sys.stderr)
+        sys.exit(143 if isinstance(e, Terminated) else 130)

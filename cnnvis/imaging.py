@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
 import numpy as np  # noqa: E402
-from PIL import Image, UnidentifiedImageError  # noqa: E402
+from PIL import Image, ImageOps, UnidentifiedImageError  # noqa: E402
 
 from cnnvis.errors import UserError  # noqa: E402
 from cnnvis.files import atomic_path  # noqa: E402
@@ -21,6 +21,8 @@ MIN_SIDE, MAX_SIDE = 32, 8000
 def read_image(path):
     """Any common photo file -> H×W×3 uint8 RGB; grey, palette, RGBA, CMYK and 16-bit images are converted."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; give the path of a JPEG or PNG photo.")
     if not path.is_file():
         raise UserError(f"image file {path} not found; give the path of a JPEG or PNG photo.")
     try:
@@ -29,6 +31,7 @@ def read_image(path):
             if min(width, height) < MIN_SIDE or max(width, height) > MAX_SIDE:
                 raise UserError(f"{path} is {width}x{height} pixels; give an image whose sides are between "
                                 f"{MIN_SIDE} and {MAX_SIDE} pixels.")
+            img = ImageOps.exif_transpose(img)  # a phone photo is stored sideways with an orientation tag
             if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit or float grey: scale to 8 bits
                 grey = np.asarray(img, np.float64)
                 span = grey.max() - grey.min()
@@ -39,6 +42,8 @@ def read_image(path):
                 white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                 return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
             return np.asarray(img.convert("RGB"))
+    except UserError:
+        raise
     except UnidentifiedImageError:
         raise UserError(f"{path} is not an image file Pillow can read; give a JPEG or PNG photo.") from None
     except (OSError, ValueError, Image.DecompressionBombError) as e:
@@ -68,7 +73,11 @@ def for_display(rgb, min_range=48.0):
 def network_label(net):
     """How figures and tables name the network that produced them."""
     if net.name == "alexnet":
-        return "AlexNet (BVLC Caffe weights)"
+        if net.weights.startswith("the published"):
+            return "AlexNet (BVLC Caffe weights)"
+        if "NOT" in net.weights:
+            return "AlexNet architecture with weights that do NOT behave like the trained network"
+        return "AlexNet (weights other than the published file)"
     return "EfficientNet-Lite0 (bundled ImageNet network; AlexNet weights not present)"
 
 

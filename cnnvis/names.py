@@ -5,7 +5,8 @@ from pathlib import Path
 from cnnvis.errors import UserError
 from cnnvis.files import read_json, write_json
 
-NAMES_FILE = Path(__file__).resolve().parent / "report" / "names.json"
+NAMES_FILE = Path(__file__).resolve().parent.parent / "report" / "names.json"
+MAX_LENGTH = 60
 
 
 def submission_name(names):
@@ -13,14 +14,29 @@ def submission_name(names):
     return "Ex2_" + "_".join("".join(ch for ch in name if ch.isalnum() or ch == "-") for name in names)
 
 
+def check_names(given):
+    """One or two names, each with a letter and at most MAX_LENGTH characters; spaces collapsed."""
+    names = [" ".join(str(n).split()) for n in given]
+    if not 1 <= len(names) <= 2 or any(not submission_name([n])[4:] for n in names):
+        raise UserError('give one or two student names, each with letters, e.g. --names "Ada Lovelace".')
+    for name in names:
+        if len(name) > MAX_LENGTH:
+            raise UserError(f"the name '{name[:20]}…' has {len(name)} characters; give at most {MAX_LENGTH}.")
+    return names
+
+
+def remember(names, names_file=NAMES_FILE):
+    write_json(names_file, {"names": names})
+
+
 def resolve_names(given, names_file=NAMES_FILE):
-    """The names given on the command line (then remembered), else the remembered ones."""
+    """The names given on the command line (checked, not yet remembered), else the remembered ones."""
     if given:
-        names = [" ".join(n.split()) for n in given]
-        if not 1 <= len(names) <= 2 or any(not submission_name([n])[4:] for n in names):
-            raise UserError('give one or two student names, each with letters, e.g. --names "Ada Lovelace".')
-        write_json(names_file, {"names": names})
-        return names
-    if Path(names_file).is_file():
-        return read_json(names_file)["names"]
-    raise UserError('no student names yet; give them once with --names "First Last" ["First Last"].')
+        return check_names(given)
+    if not Path(names_file).is_file():
+        raise UserError('no student names yet; give them once with --names "First Last" ["First Last"].')
+    try:
+        return check_names(read_json(names_file)["names"])
+    except (OSError, ValueError, KeyError, TypeError, UserError):
+        raise UserError(f"{names_file} is unreadable or holds no valid names; give them again with "
+                        f'--names "First Last" ["First Last"].') from None

@@ -6,6 +6,7 @@ mathematical symbols, so text, tables, formulas and figures look alike.
 """
 import io
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 import matplotlib
 from matplotlib import pyplot as plt
@@ -44,6 +45,17 @@ STYLES = {
     "code": ParagraphStyle("code", fontName="Mono", fontSize=8, leading=10.5, spaceAfter=5, leftIndent=10),
     "cell": ParagraphStyle("cell", fontName="Sans", fontSize=7.5, leading=9.5),
 }
+
+
+def escape(user_text):
+    """Text from a user, made safe for the markup of text(): it is shown as written, never read as markup."""
+    return xml_escape(str(user_text))
+
+
+def unprintable(user_text):
+    """The characters of `user_text` that the report's font has no glyph for, in order, without repeats."""
+    glyphs = pdfmetrics.getFont("Sans").face.charToGlyph
+    return list(dict.fromkeys(ch for ch in user_text if not ch.isspace() and ord(ch) not in glyphs))
 
 
 def text(markup, style="body"):

@@ -13,7 +13,7 @@ import make_submission
 from cnnvis.errors import UserError
 from cnnvis.files import atomic_path, write_json
 from cnnvis.imaging import save_figure
-from cnnvis.names import resolve_names, submission_name
+from cnnvis.names import remember, resolve_names, submission_name
 
 STEM = "Ex2_AdaLovelace_AlanTuring"
 
@@ -23,7 +23,9 @@ def test_submission_name_follows_the_rule(tmp_path):
     assert submission_name(["Yann  LeCun"]) == "Ex2_YannLeCun"
     names_file = tmp_path / "names.json"
     assert resolve_names(["Ada  Lovelace"], names_file) == ["Ada Lovelace"]
-    assert resolve_names(None, names_file) == ["Ada Lovelace"]  # remembered
+    assert not names_file.exists()  # checked names are remembered only once the command succeeds
+    remember(["Ada Lovelace"], names_file)
+    assert resolve_names(None, names_file) == ["Ada Lovelace"]
     with pytest.raises(UserError, match="one or two student names"):
         resolve_names(["A B", "C D", "E F"], names_file)
 
@@ -70,53 +72,63 @@ def test_atomic_path_keeps_old_file_when_writing_fails(tmp_path):
     assert target.read_text() == '{\n  "good": 1\n}\n' and list(tmp_path.iterdir()) == [target]
 
 
-def test_missing_results_name_the_command(tmp_path, monkeypatch):
+def test_failed_questions_stop_the_report(tmp_path, monkeypatch):
     monkeypatch.setattr(make_report, "QUESTIONS", {"q1": "no_such_script.py", "q2": "no_such_either.py"})
-    args = argparse.Namespace(out=tmp_path, rerun=False, net="auto", weights=None, seed=0)
-    with pytest.raises(UserError, match=r"results of q1, q2 are missing and could not be made; run "
-                                        r"python no_such_script.py --out .*; python no_such_either.py"):
+    args = argparse.Namespace(out=tmp_path, rerun=False, net="efficientnet-lite0", weights=None, seed=0)
+    with pytest.raises(UserError, match=r"q1, q2 could not be made on efficientnet-lite0 .* no report was written"):
         make_report.ensure_results(args)
 
 
 # --------------------------------------------------------------------------------------------------
 # The report, built from small made-up results (the real ones take minutes to compute)
 # --------------------------------------------------------------------------------------------------
-def fake_figure(out, name):
-    fig, ax = plt.subplots(figsize=(3, 2))
-    ax.plot([1, 2, 3])
-    return str(save_figure(fig, out / "figures" / name).relative_to(out))
+def fake_set(out, question, payload, figures):
+    """A made-up result set <out>/efficientnet-lite0/<question>/ with results.json and figures."""
+    folder = out / "efficientnet-lite0" / question
+    names = []
+    for name in figures:
+        fig, ax = plt.subplots(figsize=(3, 2))
+        ax.plot([1, 2, 3])
+        names.append(str(save_figure(fig, folder / "figures" / name).relative_to(folder)))
+    net = {"network": "efficientnet-lite0", "network_reason": "test", "network_weights": "bundled", "seed": 0}
+    write_json(folder / "results.json", {**net, **payload, "figures": names})
 
 
 def fake_results(out):
-    net = {"network": "efficientnet-lite0", "network_reason": "test", "seed": 0}
     unit = {"layer": "stage3", "unit": 1, "position": "centre", "label": "stage3 #1", "steps": 5, "seed": 0,
             "regularizers": {"l2": 1.0}, "image_file": "x.png"}
-    write_json(out / "results" / "q1.json", {**net, "figures": [fake_figure(out, "q1_layers_1")], "units": [
+    logit = {**unit, "layer": "logits", "unit": 9, "label": "logits #9 (ostrich)", "judge_top1": "ostrich"}
+    fake_set(out, "q1", {"recognition_rate": {"L2": 0.0, "Yosinski": 0.0, "robust": 1.0}, "units": [
         {**unit, "variant": "L2", "target": None, "achieved": 9.5},
         {**unit, "variant": "Yosinski", "target": None, "achieved": 4.5, "regularizers": {"jitter": 8}},
-        {**unit, "variant": "target", "target": 2.0, "achieved": 2.01}]})
-    write_json(out / "results" / "q2.json", {**net, "fourier_weight": 30.0, "fourier_size": 64, "l2": 1.0,
-                                             "steps": 5, "reference_slope": -1.3, "classes": [
-        {"class_index": 9, "class_name": "ostrich", "regularizer": r, "target_logit": 30.0, "logit": 29.9,
-         "prob": 0.99, "top_class": "ostrich", "spectral_slope": s, "image_file": "y.png"}
-        for r, s in (("l2", 0.02), ("fourier", -1.1))]})
-    fake_figure(out, "q2_classes"), fake_figure(out, "q2_spectra")
-    write_json(out / "results" / "q3.json", {**net, "min_prob": 0.98, "step": 1.0, "growth": 2 / 3,
-                                             "figures": [fake_figure(out, "q3")], "cases": [
+        {**unit, "variant": "robust", "target": None, "achieved": 3.5},
+        {**logit, "variant": "L2", "target": None, "achieved": 40.0, "recognized": False, "judge_top1": "kite"},
+        {**logit, "variant": "Yosinski", "target": None, "achieved": 30.0, "recognized": False, "judge_top1": "kite"},
+        {**logit, "variant": "robust", "target": None, "achieved": 20.0, "recognized": True},
+        {**unit, "variant": "target", "target": 2.0, "achieved": 2.01}]}, ["q1_layers_1"])
+    methods = ("image-norm prior", "1/w term", "1/w term + robustness", "Fourier parameterization")
+    fake_set(out, "q2", {"fourier_weight": 30.0, "fourier_size": 64, "l2": 1.0, "steps": 5, "reference_slope": -1.3,
+                         "recognition_rate": {m: r for m, r in zip(methods, (0.0, 0.0, 1.0, 1.0))}, "classes": [
+        {"class_index": 9, "class_name": "ostrich", "method": m, "target_logit": None, "logit": 29.9, "steps": 5,
+         "prob": 0.99, "top_class": "ostrich", "spectral_slope": s, "image_file": "y.png", "recognized": r == 1.0,
+         "judge_top1": "ostrich" if r else "kite", "judge_prob_of_class": r * 0.9}
+        for m, s, r in zip(methods, (0.02, -1.1, -1.0, -1.0), (0.0, 0.0, 1.0, 1.0))]}, ["q2_classes_1", "q2_spectra"])
+    fake_set(out, "q3", {"min_prob": 0.98, "step": 1.0, "growth": 2 / 3, "cases": [
         {"image": "images/coffee.jpg", "original_class": "espresso", "original_index": 967, "original_prob": 0.83,
          "target_class": "ostrich", "target_index": 9, "target_prob_before": 1e-6, "final_prob": 0.981,
          "final_top_class": "ostrich", "steps": 12, "l2": 1500.0, "linf": 11.0, "psnr": 35.1,
-         "output_file": "z.png"}]})
-    write_json(out / "results" / "q4.json", {**net, "figures": [fake_figure(out, "q4")], "maps": [
+         "output_file": "z.png"}]}, ["q3"])
+    fake_set(out, "q4", {"maps": [
         {"image": "images/coffee.jpg", "class_index": 967, "class_name": "espresso", "base_prob": 0.83,
          "block": 32, "stride": 8, "cells": 25, "fill": "mean", "fill_meaning": "input-space zero",
-         "min_prob": 0.47, "min_at": [56, 96], "heatmap_file": "m.npy"}]})
+         "min_prob": 0.47, "min_at": [56, 96], "heatmap_file": "m.npy"}]}, ["q4"])
 
 
 def test_report_builds_with_every_section(tmp_path, monkeypatch):
     fake_results(tmp_path)
     monkeypatch.setattr("sys.argv", ["make_report.py", "--names", "Ada Lovelace", "Alan Turing", "--out",
-                                     str(tmp_path)])
+                                     str(tmp_path), "--net", "efficientnet-lite0"])
+    monkeypatch.setattr(make_report, "remember", lambda names: None)
     monkeypatch.setattr(make_report, "resolve_names", lambda given: resolve_names(given, tmp_path / "names.json"))
     assert make_report.main() == 0
     report = tmp_path / f"{STEM}.pdf"

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from cnnvis import cli
-from cnnvis import fooling, occlusion, optimize
+from cnnvis import fooling, occlusion, optimize, param
 import q1_visualize
 import q2_fourier
 import q3_fool
@@ -16,8 +16,15 @@ import q4_heatmap
 from cnnvis.errors import UserError
 from conftest import ROOT, read_rgb
 from cnnvis.imaging import read_image
-from cnnvis.optimize import Neuron, Regularizers, visualize
+from cnnvis.optimize import Method, Neuron, Regularizers, visualize
 from cnnvis.quiet_tensorflow import tf
+
+
+def result_file(out):
+    """The one results.json a run wrote under `out` (there must be exactly one)."""
+    files = list(out.rglob("results.json"))
+    assert len(files) == 1, files
+    return files[0]
 
 
 def run_script(module, args, monkeypatch, capsys):
@@ -35,16 +42,16 @@ def run_script(module, args, monkeypatch, capsys):
 def test_q1_reaches_requested_target_activations(lite0):
     neurons = [Neuron("logits", 9), Neuron("stage4", 5), Neuron("stage2", 3, "mean")]
     targets = [15.0, 2.0, 1.0]
-    rgb = visualize(lite0, neurons, targets, Regularizers(l2=1.0), steps=100, lr=4.0, seed=0)
+    rgb = visualize(lite0, neurons, targets, Method("pixels", Regularizers(l2=1.0)), steps=100, seed=0)
     values = optimize.achieved(lite0, np.clip(np.round(rgb), 0, 255).astype(np.uint8), neurons)
     np.testing.assert_allclose(values, targets, rtol=0.05)
 
 
 def test_q1_is_deterministic_per_seed(lite0):
     neurons = [Neuron("stage3", 1)]
-    reg = q1_visualize.YOSINSKI
-    a, b = (visualize(lite0, neurons, None, reg, steps=6, seed=3) for _ in range(2))
-    c = visualize(lite0, neurons, None, reg, steps=6, seed=4)
+    method = Method("pixels", q1_visualize.YOSINSKI)
+    a, b = (visualize(lite0, neurons, None, method, steps=6, seed=3) for _ in range(2))
+    c = visualize(lite0, neurons, None, method, steps=6, seed=4)
     np.testing.assert_array_equal(a, b)
     assert np.abs(a - c).max() > 1
 
@@ -67,7 +74,7 @@ def test_q1_yosinski_operations_do_what_they_say():
 
 def test_q1_non_finite_loss_stops_with_a_sentence(lite0):
     with pytest.raises(UserError, match="diverged"):
-        optimize.optimize(lite0, np.full((1, 224, 224, 3), 127.5, np.float32),
+        optimize.optimize(lite0, param.pixels(np.full((1, 224, 224, 3), 127.5, np.float32)),
                           lambda x: tf.reduce_mean(x, axis=[1, 2, 3]) * np.nan, steps=3)
 
 
@@ -81,17 +88,19 @@ def test_q1_bad_input_gets_one_sentence(args, message, monkeypatch, capsys, tmp_
                                 monkeypatch, capsys)
     assert code == 2 and message in err and "Traceback" not in err
     assert [line for line in err.splitlines() if line.startswith("error:")] == [err.splitlines()[-1]]
-    assert not (tmp_path / "results").exists()
+    assert not list(tmp_path.rglob("*.json")) and not list(tmp_path.rglob(".*"))  # nothing kept, nothing left
 
 
 def test_q1_command_line_writes_results(monkeypatch, capsys, tmp_path):
     code, out, err = run_script(q1_visualize, ["--layer", "stage3", "--unit", "2", "--target", "3",
                                                "--net", "efficientnet-lite0", "--out", tmp_path], monkeypatch, capsys)
     assert code == 0
-    result = json.loads((tmp_path / "results" / "q1_stage3.json").read_text())
+    path = result_file(tmp_path)
+    result = json.loads(path.read_text())
     unit = result["units"][0]
     assert result["network"] == "efficientnet-lite0" and unit["target"] == 3 and abs(unit["achieved"] - 3) < 0.15
-    assert (tmp_path / unit["image_file"]).is_file() and (tmp_path / result["figures"][0]).is_file()
+    assert (path.parent / unit["image_file"]).is_file() and (path.parent / result["figures"][0]).is_file()
+    assert path.parent.parent.name == "efficientnet-lite0" and path.parent.name != "q1"  # not the report's set
 
 
 # --------------------------------------------------------------------------------------------------
@@ -127,7 +136,7 @@ def test_q2_prior_prefers_one_over_w_and_treats_channels_separately():
 
 def test_q2_fourier_prior_gives_natural_spectrum(lite0):
     neurons = [Neuron(lite0.logits_layer, 9)]
-    rgb = visualize(lite0, neurons, [30.0], Regularizers(l2=1.0), steps=160, seed=0,
+    rgb = visualize(lite0, neurons, [30.0], Method("pixels", Regularizers(l2=1.0)), steps=160, seed=0,
                     prior=q2_fourier.fourier_prior(q2_fourier.FOURIER_WEIGHT))
     img = np.clip(np.round(rgb[0]), 0, 255).astype(np.uint8)
     assert -1.6 <= q2_fourier.spectral_slope(img) <= -0.8
@@ -146,10 +155,12 @@ def test_q3_fooled_file_is_target_when_reread(lite0, monkeypatch, capsys, tmp_pa
     code, out, err = run_script(q3_fool, ["--image", ROOT / "images" / "coffee.jpg", "--target", "ostrich",
                                           "--out", tmp_path], monkeypatch, capsys)
     assert code == 0, err
-    case = json.loads((tmp_path / "results" / "q3_coffee.json").read_text())["cases"][0]
+    path = result_file(tmp_path)
+    assert path.parent.name != "q3"  # a custom run never replaces the report's set
+    case = json.loads(path.read_text())["cases"][0]
     assert case["original_class"] == "espresso" and case["original_prob"] > 0.8
     assert case["final_prob"] >= 0.98 and case["psnr"] >= 30
-    fooled = read_image(tmp_path / case["output_file"])  # independent re-read and classification
+    fooled = read_image(path.parent / case["output_file"])  # independent re-read and classification
     prob = lite0.activations(lite0.preprocess(fooled)[None], ["prob"])["prob"].numpy()[0]
     assert lite0.classes[prob.argmax()] == "ostrich" and prob.max() >= 0.98
     original = lite0.resize_to_input(read_rgb("coffee.jpg")).astype(float)
@@ -208,7 +219,7 @@ def test_q4_occluding_the_cats_face_hurts_more_than_the_background(lite0):
 def test_q4_bad_block_is_one_sentence(monkeypatch, capsys, tmp_path):
     code, out, err = run_script(q4_heatmap, ["--image", ROOT / "images" / "coffee.jpg", "--block", "300",
                                              "--out", tmp_path], monkeypatch, capsys)
-    assert code == 2 and "the occlusion block must be 1..224 pixels" in err
+    assert code == 2 and "--block 300 with --stride 12 leaves fewer than 2×2 block positions" in err
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,0 +1,106 @@
+"""Result sets: everything one run produces (its JSON, figures, images, maps), written whole or not at all.
+
+Layout: <out>/<network>/<name>/ holding results.json, figures/, images/ and maps/. A question's default
+experiment is named after the question (q1 … q4); any other run is named after what it changed
+(`set_name`), with a digest of its exact arguments and resolved file paths, so a custom subject, the same
+image name from another folder, or another network never lands on another run's set. The report reads
+only the default sets of the network it reports on.
+
+A run writes into a hidden temporary folder beside its set and moves it into place when it succeeds; an
+error, Ctrl-C or SIGTERM removes the temporary folder and leaves the previous set as it was. A run killed
+with SIGKILL leaves its temporary folder behind: the next run in the same place removes it.
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+from cnnvis.files import write_json
+
+RESULTS_FILE = "results.json"
+
+
+def set_name(question, changed):
+    """question ("q1") and the run's flags that differ from the defaults ({flag: value}) -> the set's name."""
+    if not changed:
+        return question
+    slug = "_".join(f"{key}-{Path(v).stem if isinstance(v, Path) else v}"
+                    for key, value in sorted(changed.items())
+                    for v in (value if isinstance(value, (list, tuple)) else [value]))
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "-", slug).strip("-")[:48]
+    exact = json.dumps({k: [str(Path(v).resolve()) if isinstance(v, Path) else v
+                            for v in (value if isinstance(value, (list, tuple)) else [value])]
+                        for k, value in sorted(changed.items())}, default=str)
+    return f"{question}_{slug}_{hashlib.sha256(exact.encode()).hexdigest()[:8]}"
+
+
+def set_folder(out, network, name):
+    return Path(out) / network / name
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(parent):
+    """Remove temporary folders left by runs that no longer exist, and restore a set whose replacement was
+    cut off between its two renames."""
+    if not parent.is_dir():
+        return
+    for entry in parent.iterdir():
+        match = re.fullmatch(r"\.(.+)\.(tmp|old)-(\d+)", entry.name)
+        if not match or _alive(int(match.group(3))):
+            continue
+        final = parent / match.group(1)
+        if match.group(2) == "old" and not final.exists():
+            entry.rename(final)
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+class ResultSet:
+    """`with ResultSet(out, network, name) as rs:` — files written under rs.path(...) appear at
+    <out>/<network>/<name>/ together when the block succeeds, and nowhere otherwise."""
+
+    def __init__(self, out, network, name):
+        self.final = set_folder(out, network, name)
+        self.tmp = self.final.parent / f".{name}.tmp-{os.getpid()}"
+
+    def __enter__(self):
+        clean_stale(self.final.parent)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp.mkdir(parents=True)
+        return self
+
+    def path(self, relative):
+        """Where to write `relative` (e.g. "figures/q1.pdf") during the run; its parent folder exists."""
+        path = self.tmp / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def relative(self, path):
+        """A file's name inside the set, as stored in results.json."""
+        return Path(path).relative_to(self.tmp).as_posix()
+
+    def write_results(self, payload):
+        write_json(self.path(RESULTS_FILE), payload)
+        return self.final / RESULTS_FILE
+
+    def __exit__(self, kind, error, trace):
+        if kind is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
+        old = self.final.parent / f".{self.final.name}.old-{os.getpid()}"
+        if self.final.exists():
+            self.final.rename(old)
+        self.tmp.rename(self.final)
+        shutil.rmtree(old, ignore_errors=True)
+        return False
