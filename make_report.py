@@ -302,7 +302,7 @@ def q2_section(results):
                      + (f", classes {5 * i + 1}–{min(5 * i + 5, len(classes))} of {len(classes)}"
                         if len(classes) > 5 else "") + ". Under each image the judge's top-1 class and its "
                      "probability of the intended class; green: recognized. Images are contrast-stretched for "
-                     "display; the judge saw them as saved.", max_height=12 * pdf.cm)
+                     "display; the judge saw them as saved.", max_height=18 * pdf.cm)
           for i, f in enumerate(q2["figures"][:-1])],
         pdf.table(["method", "recognized by the judge", "mean judge p(class)", "spectral slopes",
                    f"mean class logit ({network_name(q2)})"],

@@ -10,11 +10,13 @@ from xml.sax.saxutils import escape as xml_escape
 
 import matplotlib
 from matplotlib import pyplot as plt
+from reportlab.graphics import renderPDF
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
@@ -29,6 +31,17 @@ for name, file in (("Sans", "DejaVuSans.ttf"), ("Sans-Bold", "DejaVuSans-Bold.tt
     pdfmetrics.registerFont(TTFont(name, FONT_DIR / file))
 pdfmetrics.registerFontFamily("Sans", normal="Sans", bold="Sans-Bold", italic="Sans-Oblique",
                               boldItalic="Sans-BoldOblique")
+
+
+def _draw_image_object(renderer, image):
+    """Figures' bitmaps (the optimized images inside matplotlib's SVGs) go into the PDF as image objects.
+    reportlab draws them as inline images, and large inline images make some readers (poppler) report
+    syntax errors in the page."""
+    if image.path is not None:
+        renderer._canvas.drawImage(ImageReader(image.path), image.x, image.y, image.width, image.height)
+
+
+renderPDF._PDFRenderer.drawImage = _draw_image_object
 
 TEXT_WIDTH = A4[0] - 4 * cm
 STYLES = {
