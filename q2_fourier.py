@@ -113,7 +113,7 @@ def plot_classes(net, classes, images, rows, stem):
             ax.set_xlabel(f"judge: {row['judge_top1'][:18]}\np {row['judge_prob_of_class']:.2f}", fontsize=6,
                           color="tab:green" if row["recognized"] else "tab:red")
             if c == 0:
-                ax.set_ylabel(f"{method}\nrecognized {recognition_rate(mine):.0%}", fontsize=7)
+                ax.set_ylabel(f"{method}\n{sum(r['recognized'] for r in mine)} of {len(mine)} recognized", fontsize=7)
     fig.suptitle(f"Q2: class visualizations — {network_label(net)}\njudge: EfficientNet-Lite1 (independent)",
                  fontsize=9)
     fig.tight_layout()

@@ -1,5 +1,6 @@
 """Benchmark: our Q1/Q3/Q4 against the tools a user would otherwise pick and against what the hardware
-allows, on one network with the same inputs and settings. Not part of the tests (timings are noisy).
+allows, on one network with the same inputs and settings; then AlexNet's forward and gradient rates and its
+main command, with synthetic weights made on the fly. Not part of the tests (timings are noisy).
 
     pip install -r bench/requirements.txt
     python bench/bench.py [--net efficientnet-lite0] [--json bench.json] [--skip-main]

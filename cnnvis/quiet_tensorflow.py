@@ -24,4 +24,8 @@ def _stderr_silenced():
 with _stderr_silenced():
     import keras
     import tensorflow as tf
+    # One op at a time, each with every core: when independent branches of a graph (the network and Q2's
+    # spectrum term) run side by side, oneDNN splits its work differently from run to run, and the
+    # optimizations amplify those last-bit differences; with this, every run gives the same numbers.
+    tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.constant(0.0) + 1.0  # the first op prints one more banner

@@ -248,3 +248,12 @@ def test_read_image_refuses_with_one_sentence(make, message, tmp_path):
     make(path)
     with pytest.raises(UserError, match=message):
         read_image(path)
+
+
+def test_q2_spectrum_term_gives_the_same_images_every_time(lite0):
+    """Two runs with the 1/w term and the same seed are equal to the last bit (with independent graph branches
+    running side by side they once drifted apart within a few steps)."""
+    neurons = [Neuron(lite0.logits_layer, c) for c in (9, 130, 1, 323, 963, 949, 980, 779, 437, 985)]
+    a, b = (visualize(lite0, neurons, None, Method("pixels", Regularizers(l2=1.0)), steps=24, seed=0,
+                      prior=q2_fourier.fourier_prior(q2_fourier.FOURIER_WEIGHT)) for _ in range(2))
+    np.testing.assert_array_equal(a, b)
