@@ -28,9 +28,11 @@ YOSINSKI = Regularizers(l2=1.0, jitter=8, decay=1e-4, blur_every=4, blur_sigma=1
 # Olah et al. 2017 (lucid): Fourier-preconditioned, decorrelated colour, random transformations; conv units as
 # whole channels (the spatial mean), since the transformations move any single position around.
 ROBUST = Method("fourier", Regularizers(l2=0.0), robust=True)
-# The pixel methods without transformations settle within 48 of the 128 steps the robust one needs; the main
+# Steps chosen by measurement: the robust method's class units are recognized by the judge after 192 steps
+# (not all after 128 or 160); the pixel methods without transformations settle within 48, and the main
 # command has a time budget.
-BASELINE_SHARE = 0.375
+STEPS = 192
+BASELINE_SHARE = 0.25
 # Classes shown for the logits layer in the default experiment: ostrich, flamingo, bell pepper.
 LOGIT_UNITS = (9, 130, 945)
 
@@ -161,7 +163,9 @@ def main():
                         "or ROW,COL")
     p.add_argument("--target", type=cli.number(float, -1e6, 1e6),
                    help="desired target activation; without it the neuron is maximized")
-    p.add_argument("--steps", type=cli.number(int, 1, 100000), default=128, help="optimization steps")
+    p.add_argument("--steps", type=cli.number(int, 1, 100000), default=STEPS,
+                   help="optimization steps (the L2, Yosinski and target runs of the report's experiment take a "
+                        "quarter of them)")
     p.add_argument("--lr", type=cli.number(float, 0, 255, low_open=True), default=4.0,
                    help="Adam step size, in 0..255 pixel units")
     p.add_argument("--l2", type=cli.number(float, 0, 1e6), default=1.0, help="weight λ of the image-norm regularizer")
