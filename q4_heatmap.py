@@ -70,7 +70,7 @@ def main():
     p.add_argument("--class", dest="class_name", help="class to map, by index or name; without it, each image's top class")
     p.add_argument("--block", type=cli.number(int, 1, 1024), nargs="+",
                    help=f"occlusion block sides in pixels; without it, {' '.join(map(str, DEFAULT_BLOCKS))}")
-    p.add_argument("--stride", type=cli.number(int, 1, 1024), default=12,
+    p.add_argument("--stride", type=cli.number(int, 1, 1024), default=16,
                    help="pixels between neighbouring block positions")
     p.add_argument("--fill", choices=sorted(FILLS), default="mean", help="what the occluded pixels are set to")
     p.add_argument("--batch-size", type=cli.number(int, 1, 1024), default=64, help="occluded copies evaluated at once")

@@ -219,7 +219,7 @@ def test_q4_occluding_the_cats_face_hurts_more_than_the_background(lite0):
 def test_q4_bad_block_is_one_sentence(monkeypatch, capsys, tmp_path):
     code, out, err = run_script(q4_heatmap, ["--image", ROOT / "images" / "coffee.jpg", "--block", "300",
                                              "--out", tmp_path], monkeypatch, capsys)
-    assert code == 2 and "--block 300 with --stride 12 leaves fewer than 2×2 block positions" in err
+    assert code == 2 and "--block 300 with --stride 16 leaves fewer than 2×2 block positions" in err
 
 
 # --------------------------------------------------------------------------------------------------
