@@ -258,14 +258,18 @@ def _check_shape(path, what, array, shape):
     return array.astype(np.float32)
 
 
+def _npy_header(f):
+    """(shape, fortran_order, dtype) from an open .npy file, read without touching its data."""
+    version = np.lib.format.read_magic(f)
+    return (np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0)(f)
+
+
 def read_bvlc_npy(path):
     """bvlc_alexnet.npy (a pickled {layer: [W, b]}) -> {layer: (kernel, bias)}, without running any code."""
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            version = np.lib.format.read_magic(f)
-            header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                      else np.lib.format.read_array_header_2_0)(f)
+            header = _npy_header(f)
             if header[2] != np.dtype(object):
                 raise UserError(f"{path}: expected a pickled dict of AlexNet layers (object .npy), "
                                 f"found a plain {header[2]} array of shape {header[0]}.")
@@ -302,9 +306,7 @@ def _read_plain_npy(path, what, shape):
         raise UserError(f"{path}: missing; the per-layer AlexNet weights folder needs it for {what}.")
     try:
         with open(path, "rb") as f:  # the header's shape is checked before any data is allocated
-            version = np.lib.format.read_magic(f)
-            found, _, dtype = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                               else np.lib.format.read_array_header_2_0)(f)
+            found, _, dtype = _npy_header(f)
         if dtype.hasobject:
             raise UserError(f"{path}: not a plain numpy array file (it holds pickled Python objects); expected "
                             f"{what} of shape {shape}.")
