@@ -184,6 +184,7 @@ def build_alexnet(params):
 
     class LRN(L.Layer):
         """Caffe's local response normalization across 5 channels."""
+        acts_per_position = True  # mixes channels, never positions (cnnvis.incremental relies on it)
 
         def call(self, x):
             return tf.nn.local_response_normalization(x, depth_radius=2, bias=1.0, alpha=2e-5, beta=0.75)

@@ -21,17 +21,21 @@ def occluded_probabilities(prob_fn, x, fill, corners, block, class_index):
     return tf.gather(prob_fn(tf.where(inside, fill, x)), class_index, axis=1)
 
 
+def grid(size, block, stride):
+    """n (cells a side) and the top-left corners [n*n, 2] of the block positions on a size×size image."""
+    if not 1 <= block <= size or stride < 1:
+        raise UserError(f"the occlusion block must be 1..{size} pixels and the stride at least 1; "
+                        f"got block {block}, stride {stride}.")
+    n = (size - block) // stride + 1
+    return n, np.stack(np.meshgrid(np.arange(n) * stride, np.arange(n) * stride, indexing="ij"), -1).reshape(-1, 2)
+
+
 def occlusion_map(prob_fn, x, class_index, block, stride, fill, batch_size=64, progress=True):
     """Probability of `class_index` with an occlusion block at every grid position.
 
     prob_fn: [N,S,S,3] -> [N, classes] probabilities; x: [S,S,3] in input space; fill: [3] value put under
     the block (in input space). Returns an [n, n] numpy map, n = (S - block) // stride + 1."""
-    size = x.shape[0]
-    if not 1 <= block <= size or stride < 1:
-        raise UserError(f"the occlusion block must be 1..{size} pixels and the stride at least 1; "
-                        f"got block {block}, stride {stride}.")
-    n = (size - block) // stride + 1
-    corners = np.stack(np.meshgrid(np.arange(n) * stride, np.arange(n) * stride, indexing="ij"), -1).reshape(-1, 2)
+    n, corners = grid(x.shape[0], block, stride)
     x, fill = tf.constant(x, tf.float32), tf.constant(fill, tf.float32)
     block, class_index = tf.constant(block), tf.constant(class_index)
     out = []

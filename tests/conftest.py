@@ -1,4 +1,5 @@
-"""Shared fixtures: the project root on sys.path, the bundled network loaded once per test session."""
+"""Shared fixtures: the project root on sys.path, the bundled network loaded once per test session, synthetic
+AlexNet weights (random, made here: the real ones cannot be shipped)."""
 import sys
 from pathlib import Path
 
@@ -18,3 +19,17 @@ def lite0():
 
 def read_rgb(name):
     return np.asarray(Image.open(ROOT / "images" / name).convert("RGB"))
+
+
+@pytest.fixture(scope="session")
+def synthetic_params():
+    """Random AlexNet weights, He-scaled so activations stay in the range where LRN and ReLU both matter."""
+    import alexnet
+    rng = np.random.default_rng(0)
+    params = {}
+    for layer, (kshape, bshape) in alexnet.ALEXNET_SHAPES.items():
+        fan_in = int(np.prod(kshape[:-1]))
+        scale = np.sqrt(2.0 / fan_in) * (0.1 if layer == "fc8" else 1.0)
+        params[layer] = (rng.normal(0, scale, kshape).astype(np.float32),
+                         rng.normal(0, 0.1, bshape).astype(np.float32))
+    return params

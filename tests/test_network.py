@@ -61,19 +61,6 @@ def np_alexnet(x, p):
     return out
 
 
-@pytest.fixture(scope="module")
-def synthetic_params():
-    """Random AlexNet weights, He-scaled so activations stay in the range where LRN and ReLU both matter."""
-    rng = np.random.default_rng(0)
-    params = {}
-    for layer, (kshape, bshape) in alexnet.ALEXNET_SHAPES.items():
-        fan_in = int(np.prod(kshape[:-1]))
-        scale = np.sqrt(2.0 / fan_in) * (0.1 if layer == "fc8" else 1.0)
-        params[layer] = (rng.normal(0, scale, kshape).astype(np.float32),
-                         rng.normal(0, 0.1, bshape).astype(np.float32))
-    return params
-
-
 def write_per_layer_folder(params, folder):
     folder.mkdir(parents=True, exist_ok=True)
     for layer, (stem, bias_stem, groups) in alexnet.PER_LAYER_FILES.items():
