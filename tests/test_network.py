@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import alexnet
+from cnnvis.quiet_tensorflow import tf
 from conftest import ROOT, read_rgb
 
 
@@ -229,3 +230,25 @@ def test_class_lookup_by_index_and_name(lite0):
 def test_unknown_layer_lists_valid_names(lite0):
     with pytest.raises(alexnet.UserError, match="valid layers are: stem, stage1"):
         lite0.activations(np.zeros((1, 224, 224, 3), np.float32), ["conv9"])
+
+
+@pytest.mark.parametrize("kernel, stride, size", [(11, 4, 227), (11, 4, 30), (5, 2, 17), (3, 3, 20), (4, 4, 12)])
+def test_conv1_block_gradient_equals_tensorflows_own(kernel, stride, size):
+    """conv1's faster input gradient (space-to-depth blocks) against TensorFlow's gradient of the plain
+    convolution, including sizes where rows past the last window get no gradient."""
+    rng = np.random.default_rng(kernel + size)
+    x = tf.constant(rng.normal(size=(2, size, size, 3)).astype(np.float32))
+    layer = alexnet.BlockGradientConv2D(5, kernel, strides=stride, activation="relu")
+    layer.build(x.shape)
+    layer.set_weights([rng.normal(size=(kernel, kernel, 3, 5)).astype(np.float32), rng.normal(size=5).astype(np.float32)])
+    weights = rng.normal(size=layer.compute_output_shape(x.shape)[1:]).astype(np.float32)
+
+    def input_gradient(conv):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            score = tf.reduce_sum(conv(x) * weights)
+        return tape.gradient(score, x).numpy()
+
+    reference = input_gradient(lambda v: tf.nn.relu(tf.nn.conv2d(v, layer.kernel, stride, "VALID") + layer.bias))
+    assert np.abs(reference).max() > 0
+    np.testing.assert_allclose(input_gradient(layer), reference, atol=1e-4 * np.abs(reference).max())
