@@ -6,7 +6,8 @@ the probability with the block's top-left corner at (i·S, j·S); the map has �
 Where the probability drops, the network was looking. "Zero" is the network's input-space zero, which
 is the mean colour of its training images (`--fill black` uses black pixels instead).
 
-Occluded copies are built inside the graph and evaluated in batches, so memory stays bounded.
+Each block changes only a window of every layer's output, so only that window is recomputed, in batches of
+block positions (cnnvis.incremental; the map equals the one from full forward passes up to float rounding).
 
     python q4_heatmap.py                                     # the report's experiment
     python q4_heatmap.py --image images/coffee.jpg --block 48 --stride 8
@@ -21,7 +22,7 @@ from cnnvis import cli
 from cnnvis.errors import UserError
 from cnnvis.files import write_npy
 from cnnvis.imaging import network_label, read_image, save_figure
-from cnnvis.occlusion import occlusion_map
+from cnnvis.incremental import IncrementalOcclusion
 
 DEFAULT_IMAGES = tuple(ROOT / "images" / name for name in ("chelsea.jpg", "coffee.jpg", "grace_hopper.jpg"))
 DEFAULT_BLOCKS = (32, 64)
@@ -89,18 +90,16 @@ def main():
     fill_rgb = np.zeros((1, 1, 3), np.float32) if args.fill == "black" else None
     fill = np.zeros(3, np.float32) if fill_rgb is None else np.asarray(net.rgb_to_x(fill_rgb))[0, 0]
 
-    def prob_fn(x):
-        return net.activations(x, ["prob"])["prob"]
-
+    occluder = IncrementalOcclusion(net.model)
     photos = [net.resize_to_input(read_image(image)) for image in images]  # every file checked before any work
     with cli.result_set(p, args, "q4", net) as result_set:
         entries, rows = [], []
         for number, (image, rgb) in enumerate(zip(images, photos), 1):
             x = np.asarray(net.rgb_to_x(rgb.astype(np.float32)))
-            prob = prob_fn(x[None]).numpy()[0]
+            prob = net.activations(x[None], ["prob"])["prob"].numpy()[0]
             index = int(prob.argmax()) if class_index is None else class_index
             for block in blocks:
-                heat = occlusion_map(prob_fn, x, index, block, args.stride, fill, args.batch_size)
+                heat = occluder.map(x, index, block, args.stride, fill, args.batch_size)
                 map_file = result_set.path(f"maps/{number}_{Path(image).stem[:60]}_{index}_b{block}_s{args.stride}.npy")
                 write_npy(map_file, heat)
                 entry = {"image": shown(image), "class_index": index, "class_name": net.classes[index],
