@@ -6,6 +6,10 @@ the probability with the block's top-left corner at (i·S, j·S); the map has �
 Where the probability drops, the network was looking. "Zero" is the network's input-space zero, which
 is the mean colour of its training images (`--fill black` uses black pixels instead).
 
+Is the map right? Deletion and insertion (cnnvis.faithfulness) remove pixels in the map's order of importance,
+or put them into a blurred copy, and measure how fast the probability falls or rises; the occlusion maps
+are scored beside Grad-CAM (tf-keras-vis) and a random order, on the same photos and pixel steps.
+
 Each block changes only a window of every layer's output, so only that window is recomputed, in batches of
 block positions (cnnvis.incremental; the map equals the one from full forward passes up to float rounding).
 
@@ -15,17 +19,23 @@ block positions (cnnvis.incremental; the map equals the one from full forward pa
 from pathlib import Path
 
 import numpy as np
-from matplotlib import pyplot as plt
+from matplotlib import colors, pyplot as plt
+from matplotlib.cm import ScalarMappable
 
 from alexnet import ROOT, shown
 from cnnvis import cli
 from cnnvis.errors import UserError
+from cnnvis.faithfulness import deletion_insertion, gradcam, last_conv_layer, occlusion_saliency
 from cnnvis.files import write_npy
 from cnnvis.imaging import network_label, read_image, save_figure
 from cnnvis.incremental import IncrementalOcclusion
 
-DEFAULT_IMAGES = tuple(ROOT / "images" / name for name in ("chelsea.jpg", "coffee.jpg", "grace_hopper.jpg"))
+# Photos whose class is obvious and of which the bundled network is sure (p >= 0.8): an animal, a fruit among
+# other fruits, a small object in a scene, a drink (images/SOURCES.txt).
+DEFAULT_IMAGES = tuple(ROOT / "images" / name for name in ("squirrel.jpg", "orange.jpg", "soccer_ball.jpg",
+                                                           "coffee.jpg"))
 DEFAULT_BLOCKS = (32, 64)
+FAITHFULNESS_STEPS = 32  # points of each deletion/insertion curve after the start (1/32 of the pixels each)
 FILLS = {"mean": "input-space zero (the mean colour of the network's training images)",
          "black": "black pixels (RGB 0, 0, 0)"}
 
@@ -33,41 +43,80 @@ FILLS = {"mean": "input-space zero (the mean colour of the network's training im
 # ---------------------------------------------------------------------------------------------
 # The experiment
 # ---------------------------------------------------------------------------------------------
-def plot_maps(net, entries, stem):
-    """Per image: the photo, each block size's heat map, and an overlay of the first, with colorbars."""
-    blocks = sorted({e["block"] for e in entries})
-    images = list(dict.fromkeys(e["image"] for e in entries))
-    cols = 2 + len(blocks)
-    fig, axes = plt.subplots(len(images), cols, figsize=(2.35 * cols, 2.35 * len(images)), squeeze=False)
-    for row, image in zip(axes, images):
-        mine = [e for e in entries if e["image"] == image]
-        rgb = mine[0]["rgb"]
-        row[0].imshow(rgb)
-        row[0].set_title(f"{Path(image).name}\n{mine[0]['class_name']} p={mine[0]['base_prob']:.2f}", fontsize=7)
-        for ax, e in zip(row[1:], mine):
-            shown = ax.imshow(e["map"], cmap="inferno", vmin=0, vmax=max(e["base_prob"], e["map"].max()))
-            ax.set_title(f"block {e['block']}, stride {e['stride']}\n{e['map'].shape[0]}×{e['map'].shape[1]} "
-                         f"cells", fontsize=7)
-            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=5.5)
-        e = mine[0]  # overlay: each cell drawn where its block's centre lies
-        half, n = e["block"] / 2, e["map"].shape[0]
-        lo, hi = half - e["stride"] / 2, half + (n - 1) * e["stride"] + e["stride"] / 2
-        row[-1].imshow(rgb)
-        row[-1].imshow(e["map"], cmap="inferno", alpha=0.55, extent=(lo, hi, hi, lo),
-                       vmin=0, vmax=max(e["base_prob"], e["map"].max()))
-        row[-1].set_xlim(0, rgb.shape[1]), row[-1].set_ylim(rgb.shape[0], 0)
-        row[-1].set_title(f"overlay, block {e['block']}", fontsize=7)
+def overlay(ax, rgb, values, cmap, norm):
+    """The photo in dimmed grey, `values` in colour on top, opaque where they are far from the norm's centre."""
+    ax.imshow(0.55 * rgb.mean(axis=2) + 60, cmap="gray", vmin=0, vmax=255)
+    scaled = norm(values)
+    centre = norm(0.0) if norm.vmin < 0 else 0.0
+    colours = cmap(scaled)
+    colours[..., 3] = 0.9 * np.clip(np.abs(scaled - centre) / max(1 - centre, centre, 1e-9), 0, 1) ** 0.7
+    ax.imshow(colours)
+    return ScalarMappable(norm, cmap)
+
+
+def plot_maps(net, photos, stem):
+    """Per photo: the photo, the drop in p(class) for each block size and Grad-CAM, over the photo in grey."""
+    blocks = sorted(photos[0]["drops"])
+    fig, axes = plt.subplots(len(photos), 2 + len(blocks), figsize=(2.5 * (2 + len(blocks)), 2.3 * len(photos)),
+                             squeeze=False)
+    for row, photo in zip(axes, photos):
+        row[0].imshow(photo["rgb"])
+        row[0].set_title(f"{Path(photo['image']).name}\n{photo['class_name']} p={photo['base_prob']:.2f}", fontsize=7)
+        largest = max(np.abs(d).max() for d in photo["drops"].values()) or 1.0
+        norm = colors.Normalize(-largest, largest)
+        for ax, block in zip(row[1:], blocks):
+            shown = overlay(ax, photo["rgb"], photo["drops"][block], plt.get_cmap("RdBu_r"), norm)
+            ax.set_title(f"occlusion, block {block}, stride {photo['stride']}", fontsize=7)
+        bar = fig.colorbar(shown, ax=row[1:1 + len(blocks)], fraction=0.03, pad=0.02)
+        bar.set_label("drop in p(class)", fontsize=6), bar.ax.tick_params(labelsize=5.5)
+        shown = overlay(row[-1], photo["rgb"], photo["gradcam"], plt.get_cmap("inferno"),
+                        colors.Normalize(0, photo["gradcam"].max() or 1.0))
+        row[-1].set_title("Grad-CAM (for comparison)", fontsize=7)
+        bar = fig.colorbar(shown, ax=row[-1], fraction=0.046, pad=0.03)
+        bar.set_label("Grad-CAM (relative)", fontsize=6), bar.set_ticks([])
         for ax in row:
             ax.set_xticks([]), ax.set_yticks([])
-    fig.suptitle(f"Q4: occlusion heat maps, p(class) with the block at each place — {network_label(net)}\n"
-                 f"occluded pixels set to {FILLS[entries[0]['fill']]}", fontsize=8.5)
+    fig.suptitle(f"Q4: where hiding the photo lowers p(class) — {network_label(net)}\n"
+                 f"red: the class probability drops when a block covers the pixel (mean over the blocks covering "
+                 f"it); blue: it rises", fontsize=8)
+    return save_figure(fig, stem)
+
+
+def plot_faithfulness(net, photos, stem):
+    """Deletion (top) and insertion (bottom) curves of every map, one column per photo."""
+    fig, axes = plt.subplots(2, len(photos), figsize=(2.6 * len(photos), 4.6), squeeze=False, sharex=True)
+    for column, photo in zip(axes.T, photos):
+        for (method, score), colour in zip(photo["faithfulness"].items(), plt.cm.tab10(np.arange(10))):
+            fraction = np.linspace(0, 1, len(score["deletion_curve"]))
+            column[0].plot(fraction, score["deletion_curve"], color=colour, lw=1.2,
+                           label=f"{method} ({score['deletion']:.2f})")
+            column[1].plot(fraction, score["insertion_curve"], color=colour, lw=1.2,
+                           label=f"{method} ({score['insertion']:.2f})")
+        column[0].set_title(f"{Path(photo['image']).name}: deletion", fontsize=7)
+        column[1].set_title("insertion into a blurred copy", fontsize=7)
+        column[1].set_xlabel("fraction of pixels", fontsize=7)
+        for ax in column:
+            ax.set_ylim(0, 1.02), ax.tick_params(labelsize=6), ax.legend(fontsize=4.8, loc="best")
+    axes[0, 0].set_ylabel("p(class)", fontsize=7), axes[1, 0].set_ylabel("p(class)", fontsize=7)
+    fig.suptitle(f"Q4: deletion and insertion (area in brackets; deletion: lower is better, insertion: higher) — "
+                 f"{network_label(net)}", fontsize=8)
     fig.tight_layout()
     return save_figure(fig, stem)
 
 
+def faithfulness(net, prob_fn, x, index, photo, fill, seed):
+    """Deletion/insertion areas of each occlusion map, their multi-scale mean, Grad-CAM and a random order."""
+    saliency = {f"occlusion {block}": drop for block, drop in photo["drops"].items()}
+    if len(saliency) > 1:
+        saliency["occlusion multi-scale"] = np.mean(list(saliency.values()), axis=0)
+    saliency["Grad-CAM"] = photo["gradcam"]
+    saliency["random"] = np.random.default_rng(seed).random(photo["gradcam"].shape)
+    return deletion_insertion(prob_fn, x, index, saliency, fill, FAITHFULNESS_STEPS, seed=seed)
+
+
 def main():
     p = cli.parser("Q4: occlusion heat map of the probability of an image's class.")
-    p.add_argument("--image", type=cli.existing_file, nargs="+", help="photos; without it, the report's three images")
+    p.add_argument("--image", type=cli.existing_file, nargs="+", help="photos; without it, the report's four photos")
     p.add_argument("--class", dest="class_name", help="class to map, by index or name; without it, each image's top class")
     p.add_argument("--block", type=cli.number(int, 1, 1024), nargs="+",
                    help=f"occlusion block sides in pixels; without it, {' '.join(map(str, DEFAULT_BLOCKS))}")
@@ -90,33 +139,52 @@ def main():
     fill_rgb = np.zeros((1, 1, 3), np.float32) if args.fill == "black" else None
     fill = np.zeros(3, np.float32) if fill_rgb is None else np.asarray(net.rgb_to_x(fill_rgb))[0, 0]
 
+    def prob_fn(batch):
+        return net.activations(batch, ["prob"])["prob"]
+
     occluder = IncrementalOcclusion(net.model)
-    photos = [net.resize_to_input(read_image(image)) for image in images]  # every file checked before any work
+    rgbs = [net.resize_to_input(read_image(image)) for image in images]  # every file checked before any work
     with cli.result_set(p, args, "q4", net) as result_set:
-        entries, rows = [], []
-        for number, (image, rgb) in enumerate(zip(images, photos), 1):
+        photos, rows, scores = [], [], []
+        for number, (image, rgb) in enumerate(zip(images, rgbs), 1):
             x = np.asarray(net.rgb_to_x(rgb.astype(np.float32)))
-            prob = net.activations(x[None], ["prob"])["prob"].numpy()[0]
+            prob = prob_fn(x[None]).numpy()[0]
             index = int(prob.argmax()) if class_index is None else class_index
+            photo = {"image": shown(image), "class_index": index, "class_name": net.classes[index],
+                     "base_prob": float(prob[index]), "stride": args.stride, "rgb": rgb, "drops": {},
+                     "gradcam": gradcam(net, x, index)}
             for block in blocks:
                 heat = occluder.map(x, index, block, args.stride, fill, args.batch_size)
                 map_file = result_set.path(f"maps/{number}_{Path(image).stem[:60]}_{index}_b{block}_s{args.stride}.npy")
                 write_npy(map_file, heat)
-                entry = {"image": shown(image), "class_index": index, "class_name": net.classes[index],
-                         "base_prob": float(prob[index]), "block": block, "stride": args.stride,
-                         "cells": heat.shape[0], "fill": args.fill,
-                         "fill_meaning": FILLS[args.fill], "min_prob": float(heat.min()),
-                         "min_at": [int(v) * args.stride for v in np.unravel_index(heat.argmin(), heat.shape)],
-                         "heatmap_file": result_set.relative(map_file)}
-                rows.append(entry)
-                entries.append({**entry, "map": heat, "rgb": rgb})
-        figure = plot_maps(net, entries, result_set.path("figures/q4"))
-        path = result_set.write_results({**cli.header(args, net, result_set.final.name), "maps": rows,
-                                         "figures": [result_set.relative(figure)]})
+                photo["drops"][block] = occlusion_saliency(prob[index] - heat, block, args.stride, size)
+                rows.append({**{k: photo[k] for k in ("image", "class_index", "class_name", "base_prob", "stride")},
+                             "block": block, "cells": heat.shape[0], "fill": args.fill,
+                             "fill_meaning": FILLS[args.fill], "min_prob": float(heat.min()),
+                             "min_at": [int(v) * args.stride for v in np.unravel_index(heat.argmin(), heat.shape)],
+                             "heatmap_file": result_set.relative(map_file)})
+            photo["faithfulness"] = faithfulness(net, prob_fn, x, index, photo, fill, args.seed)
+            scores += [{"image": photo["image"], "class_name": photo["class_name"], "method": method, **score}
+                       for method, score in photo["faithfulness"].items()]
+            photos.append(photo)
+        methods = list(photos[0]["faithfulness"])
+        mean = {m: {k: float(np.mean([s[k] for s in scores if s["method"] == m])) for k in ("deletion", "insertion")}
+                for m in methods}
+        figures = [plot_maps(net, photos, result_set.path("figures/q4")),
+                   plot_faithfulness(net, photos, result_set.path("figures/q4_faithfulness"))]
+        path = result_set.write_results({
+            **cli.header(args, net, result_set.final.name), "maps": rows,
+            "faithfulness": {"steps": FAITHFULNESS_STEPS, "deletion_to": FILLS[args.fill],
+                             "insertion_from": "the photo blurred by a Gaussian of width 5 pixels",
+                             "grad_cam_layer": last_conv_layer(net), "mean": mean, "per_image": scores},
+            "figures": [result_set.relative(f) for f in figures]})
     for r in rows:
         print(f"{r['image']}: {r['class_name']} p={r['base_prob']:.3f}; block {r['block']}, stride {r['stride']}: "
               f"lowest p={r['min_prob']:.3f} with the block at (row, col) {tuple(r['min_at'])}")
-    print(f"wrote {result_set.final}/: {path.name}, {figure.name}, {len(rows)} maps")
+    print("faithfulness, mean over the photos (deletion area: lower is better; insertion area: higher is better)")
+    for method, score in mean.items():
+        print(f"  {method:<22} deletion {score['deletion']:.3f}  insertion {score['insertion']:.3f}")
+    print(f"wrote {result_set.final}/: {path.name}, {len(figures)} figures, {len(rows)} maps")
     return 0
 
 
