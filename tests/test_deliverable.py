@@ -118,10 +118,17 @@ def fake_results(out):
          "target_class": "ostrich", "target_index": 9, "target_prob_before": 1e-6, "final_prob": 0.981,
          "final_top_class": "ostrich", "steps": 12, "l2": 1500.0, "linf": 11.0, "psnr": 35.1,
          "output_file": "z.png"}]}, ["q3"])
+    faithful = (("occlusion 32", 0.1, 0.8), ("Grad-CAM", 0.2, 0.7), ("random", 0.3, 0.4))
     fake_set(out, "q4", {"maps": [
         {"image": "images/coffee.jpg", "class_index": 967, "class_name": "espresso", "base_prob": 0.83,
          "block": 32, "stride": 8, "cells": 25, "fill": "mean", "fill_meaning": "input-space zero",
-         "min_prob": 0.47, "min_at": [56, 96], "heatmap_file": "m.npy"}]}, ["q4"])
+         "min_prob": 0.47, "min_at": [56, 96], "heatmap_file": "m.npy"}],
+        "faithfulness": {"steps": 2, "deletion_to": "zero", "insertion_from": "a blurred copy", "grad_cam_layer": "head",
+                         "mean": {m: {"deletion": d, "insertion": i} for m, d, i in faithful},
+                         "per_image": [{"image": "images/coffee.jpg", "class_name": "espresso", "method": m,
+                                        "deletion": d, "insertion": i, "deletion_curve": [0.8, 0.1, 0.0],
+                                        "insertion_curve": [0.1, 0.7, 0.8]} for m, d, i in faithful]}},
+             ["q4", "q4_faithfulness"])
 
 
 def test_report_builds_with_every_section(tmp_path, monkeypatch):
@@ -139,5 +146,5 @@ def test_report_builds_with_every_section(tmp_path, monkeypatch):
     text = subprocess.run(["pdftotext", str(report), "-"], capture_output=True, text=True).stdout
     for expected in ("Ada Lovelace and Alan Turing", "not by AlexNet", "1. The code", "(Q1)", "(Q2)", "(Q3)",
                      "(Q4)", "6. Theoretical questions", "1.1 Receptive field", "9×9", "NP-completeness",
-                     "espresso", "PSNR"):
+                     "espresso", "PSNR", "Grad-CAM on both means", "0.100 vs 0.200"):
         assert expected in text, expected
