@@ -2,6 +2,8 @@
 
 Shared by q3_fool.py (the experiment) and the benchmark.
 """
+from pathlib import Path
+
 import numpy as np
 from tqdm import tqdm
 
@@ -9,34 +11,76 @@ from cnnvis.errors import UserError
 from cnnvis.optimize import quantize
 from cnnvis.quiet_tensorflow import tf
 
+IMAGES = Path(__file__).resolve().parent.parent / "images"
+# The report's cases (image, target class): one photo the network is sure of, one it is unsure of.
+DEFAULT_CASES = ((IMAGES / "coffee.jpg", "ostrich"), (IMAGES / "chelsea.jpg", "fire engine"))
 
-def fool(net, rgb_uint8, target, min_prob=0.98, max_steps=50, step=1.0, growth=2 / 3):
-    """S×S×3 uint8 photo -> (fooled S×S×3 uint8, steps taken).
 
-    Step k moves every pixel by `step` grey levels against the gradient of -log p_target (its sign: the
-    largest first-order gain for a given largest change), rounds to 8 bits, and projects into the L∞ ball of
-    radius step·⌈growth·k⌉ around the photo: the budget grows only as long as the network is not yet
-    fooled. Stops as soon as the 8-bit image has `target` as top class with p_target > min_prob."""
-    rgb0 = tf.constant(rgb_uint8[None].astype(np.float32))
+def fooled(prob, target, min_prob):
+    return prob.argmax() == target and prob[target] > min_prob
+
+
+def loss_and_gradient(net, target):
+    """rgb [1,S,S,3] float -> (-log p_target of the image rounded to 8 bits, its gradient, p of the rounded image).
+    The rounding is passed straight through, so what is optimized is what is saved."""
     labels = tf.constant([target])
 
     @tf.function
-    def update(rgb, radius):
+    def evaluate(rgb):
         with tf.GradientTape() as tape:
             tape.watch(rgb)
-            loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, net.logits(net.rgb_to_x(rgb)))
-        rgb = quantize(rgb - step * tf.sign(tape.gradient(loss, rgb)))
-        rgb = tf.clip_by_value(rgb0 + tf.clip_by_value(rgb - rgb0, -radius, radius), 0.0, 255.0)
-        return rgb, tf.nn.softmax(net.logits(net.rgb_to_x(rgb)))[0]
+            seen = rgb + tf.stop_gradient(quantize(rgb) - rgb)
+            logits = net.logits(net.rgb_to_x(seen))
+            loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+        return tape.gradient(loss, rgb), tf.nn.softmax(logits)[0]
 
-    rgb = rgb0
-    for k in tqdm(range(1, max_steps + 1), desc=f"fooling -> {net.classes[target]}", unit="step", leave=False):
-        rgb, prob = update(rgb, tf.constant(step * np.ceil(growth * k), tf.float32))
-        prob = prob.numpy()
-        if prob.argmax() == target and prob[target] > min_prob:
-            return rgb.numpy()[0].astype(np.uint8), k
-    raise UserError(f"{max_steps} steps were not enough to make {net.classes[target]} the top class with "
-                    f"p > {min_prob}; raise --max-steps, --step or --growth.")
+    return evaluate
+
+
+def fool(net, rgb_uint8, target, min_prob=0.98, max_steps=30, norm="linf", step=0.5, rung=10):
+    """S×S×3 uint8 photo -> (fooled S×S×3 uint8, gradient steps taken): the smallest change, in the L∞ or the
+    L2 sense, after which the 8-bit image has `target` as top class with p_target > min_prob.
+
+    linf: projected sign-gradient steps inside an L∞ budget ε that starts at one grey level and grows by one
+    every `rung` steps while the network is not fooled; within a budget the step starts at step·ε and decays
+    (cosine) to a tenth, so the iterate settles inside the budget instead of bouncing between its corners.
+    Stops at the first fooled 8-bit image.
+    l2: decoupled direction and norm (Rony et al. 2019): a step along the normalized gradient, then the change
+    is rescaled to length ε, which shrinks by 5% after every fooled step and grows by 5% after every other; all
+    max_steps steps are taken and the fooled 8-bit image with the smallest L2 change is returned."""
+    rgb0 = tf.constant(rgb_uint8[None].astype(np.float32))
+    evaluate = loss_and_gradient(net, target)
+    rgb, best, best_norm = rgb0, None, np.inf
+    epsilon = 1.0 if norm == "linf" else 0.5 * 255.0
+    for k in tqdm(range(1, max_steps + 1), desc=f"fooling -> {net.classes[target]} ({norm})", unit="step",
+                  leave=False):
+        grad, prob = evaluate(rgb)
+        if k > 1 and fooled(prob.numpy(), target, min_prob):
+            change = quantize(rgb) - rgb0
+            size = float(tf.norm(change)) if norm == "l2" else float(tf.reduce_max(tf.abs(change)))
+            if norm == "linf":
+                return quantize(rgb).numpy()[0].astype(np.uint8), k - 1
+            if size < best_norm:
+                best, best_norm = quantize(rgb).numpy()[0].astype(np.uint8), size
+        if norm == "linf":
+            epsilon = 1.0 + (k - 1) // rung
+            alpha = step * epsilon * (0.1 + 0.45 * (1 + np.cos(np.pi * ((k - 1) % rung) / rung)))
+            delta = tf.clip_by_value(rgb - alpha * tf.sign(grad) - rgb0, -epsilon, epsilon)
+        else:
+            alpha = 0.5 * 255.0 * (0.01 + 0.495 * (1 + np.cos(np.pi * (k - 1) / max_steps)))
+            epsilon *= 0.95 if fooled(prob.numpy(), target, min_prob) else 1.05
+            delta = rgb - alpha * grad / (tf.norm(grad) + 1e-12) - rgb0
+            delta *= epsilon / (tf.norm(delta) + 1e-12)
+        rgb = tf.clip_by_value(rgb0 + delta, 0.0, 255.0)
+    grad, prob = evaluate(rgb)
+    if norm == "linf" and fooled(prob.numpy(), target, min_prob):
+        return quantize(rgb).numpy()[0].astype(np.uint8), max_steps
+    if norm == "l2" and fooled(prob.numpy(), target, min_prob) and float(tf.norm(quantize(rgb) - rgb0)) < best_norm:
+        best = quantize(rgb).numpy()[0].astype(np.uint8)
+    if best is None:
+        raise UserError(f"{max_steps} steps were not enough to make {net.classes[target]} the top class with "
+                        f"p > {min_prob}; raise --max-steps or --step.")
+    return best, max_steps
 
 
 def change_metrics(original, fooled):

@@ -113,10 +113,10 @@ def fake_results(out):
          "prob": 0.99, "top_class": "ostrich", "spectral_slope": s, "image_file": "y.png", "recognized": r == 1.0,
          "judge_top1": "ostrich" if r else "kite", "judge_prob_of_class": r * 0.9}
         for m, s, r in zip(methods, (0.02, -1.1, -1.0, -1.0), (0.0, 0.0, 1.0, 1.0))]}, ["q2_classes_1", "q2_spectra"])
-    fake_set(out, "q3", {"min_prob": 0.98, "step": 1.0, "growth": 2 / 3, "cases": [
+    fake_set(out, "q3", {"min_prob": 0.98, "step": 0.5, "rung": 10, "cases": [
         {"image": "images/coffee.jpg", "original_class": "espresso", "original_index": 967, "original_prob": 0.83,
          "target_class": "ostrich", "target_index": 9, "target_prob_before": 1e-6, "final_prob": 0.981,
-         "final_top_class": "ostrich", "steps": 12, "l2": 1500.0, "linf": 11.0, "psnr": 35.1,
+         "final_top_class": "ostrich", "norm": "linf", "steps": 12, "l2": 1500.0, "linf": 11.0, "psnr": 35.1,
          "output_file": "z.png"}]}, ["q3"])
     faithful = (("occlusion 32", 0.1, 0.8), ("Grad-CAM", 0.2, 0.7), ("random", 0.3, 0.4))
     fake_set(out, "q4", {"maps": [
