@@ -22,18 +22,15 @@ import numpy as np
 from matplotlib import colors, pyplot as plt
 from matplotlib.cm import ScalarMappable
 
-from alexnet import ROOT, shown
+from alexnet import shown
 from cnnvis import cli
 from cnnvis.errors import UserError
-from cnnvis.faithfulness import deletion_insertion, gradcam, last_conv_layer, occlusion_saliency
+from cnnvis.faithfulness import compare_maps, last_conv_layer, occlusion_saliency
 from cnnvis.files import write_npy
 from cnnvis.imaging import network_label, read_image, save_figure
 from cnnvis.incremental import IncrementalOcclusion
+from cnnvis.occlusion import DEFAULT_IMAGES
 
-# Photos whose class is obvious and of which the bundled network is sure (p >= 0.8): an animal, a fruit among
-# other fruits, a small object in a scene, a drink (images/SOURCES.txt).
-DEFAULT_IMAGES = tuple(ROOT / "images" / name for name in ("squirrel.jpg", "orange.jpg", "soccer_ball.jpg",
-                                                           "coffee.jpg"))
 DEFAULT_BLOCKS = (32, 64)
 FAITHFULNESS_STEPS = 32  # points of each deletion/insertion curve after the start (1/32 of the pixels each)
 FILLS = {"mean": "input-space zero (the mean colour of the network's training images)",
@@ -104,16 +101,6 @@ def plot_faithfulness(net, photos, stem):
     return save_figure(fig, stem)
 
 
-def faithfulness(net, prob_fn, x, index, photo, fill, seed):
-    """Deletion/insertion areas of each occlusion map, their multi-scale mean, Grad-CAM and a random order."""
-    saliency = {f"occlusion {block}": drop for block, drop in photo["drops"].items()}
-    if len(saliency) > 1:
-        saliency["occlusion multi-scale"] = np.mean(list(saliency.values()), axis=0)
-    saliency["Grad-CAM"] = photo["gradcam"]
-    saliency["random"] = np.random.default_rng(seed).random(photo["gradcam"].shape)
-    return deletion_insertion(prob_fn, x, index, saliency, fill, FAITHFULNESS_STEPS, seed=seed)
-
-
 def main():
     p = cli.parser("Q4: occlusion heat map of the probability of an image's class.")
     p.add_argument("--image", type=cli.existing_file, nargs="+", help="photos; without it, the report's four photos")
@@ -151,8 +138,7 @@ def main():
             prob = prob_fn(x[None]).numpy()[0]
             index = int(prob.argmax()) if class_index is None else class_index
             photo = {"image": shown(image), "class_index": index, "class_name": net.classes[index],
-                     "base_prob": float(prob[index]), "stride": args.stride, "rgb": rgb, "drops": {},
-                     "gradcam": gradcam(net, x, index)}
+                     "base_prob": float(prob[index]), "stride": args.stride, "rgb": rgb, "drops": {}}
             for block in blocks:
                 heat = occluder.map(x, index, block, args.stride, fill, args.batch_size)
                 map_file = result_set.path(f"maps/{number}_{Path(image).stem[:60]}_{index}_b{block}_s{args.stride}.npy")
@@ -163,7 +149,8 @@ def main():
                              "fill_meaning": FILLS[args.fill], "min_prob": float(heat.min()),
                              "min_at": [int(v) * args.stride for v in np.unravel_index(heat.argmin(), heat.shape)],
                              "heatmap_file": result_set.relative(map_file)})
-            photo["faithfulness"] = faithfulness(net, prob_fn, x, index, photo, fill, args.seed)
+            photo["faithfulness"], photo["gradcam"] = compare_maps(net, prob_fn, x, index, photo["drops"], fill,
+                                                                   FAITHFULNESS_STEPS, args.seed)
             scores += [{"image": photo["image"], "class_name": photo["class_name"], "method": method, **score}
                        for method, score in photo["faithfulness"].items()]
             photos.append(photo)

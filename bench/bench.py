@@ -24,8 +24,9 @@ from cnnvis import fooling, param  # noqa: E402
 from cnnvis.files import write_json  # noqa: E402
 from cnnvis.imaging import read_image  # noqa: E402
 from cnnvis.optimize import Neuron, Regularizers, optimize, neuron_values  # noqa: E402
+from cnnvis.faithfulness import compare_maps, occlusion_saliency  # noqa: E402
 from cnnvis.incremental import IncrementalOcclusion  # noqa: E402
-from cnnvis.occlusion import occlusion_map  # noqa: E402
+from cnnvis.occlusion import DEFAULT_IMAGES, occlusion_map  # noqa: E402
 from cnnvis.quiet_tensorflow import keras, tf  # noqa: E402
 
 
@@ -176,6 +177,29 @@ def bench_fooling(net, cases, min_prob=0.98):
     return results
 
 
+def bench_faithfulness(net, images, blocks=(32, 64), stride=16, steps=32):
+    """Q4's deletion/insertion comparison on the report's photos, timed: occlusion maps (incremental) for each
+    block and their multi-scale mean, Grad-CAM (tf-keras-vis) and a random order; mean areas per map."""
+    def prob_fn(batch):
+        return net.activations(batch, ["prob"])["prob"]
+
+    occluder, scores = IncrementalOcclusion(net.model), []
+    start = time.perf_counter()
+    for image in images:
+        x = net.preprocess(read_image(image))
+        prob = prob_fn(x[None]).numpy()[0]
+        index = int(prob.argmax())
+        drops = {block: occlusion_saliency(prob[index] - occluder.map(x, index, block, stride, np.zeros(3), 64, False),
+                                           block, stride, net.input_size) for block in blocks}
+        scores.append(compare_maps(net, prob_fn, x, index, drops, np.zeros(3, np.float32), steps)[0])
+    results = {"faithfulness_seconds": time.perf_counter() - start}
+    for method in scores[0]:
+        for measure in ("deletion", "insertion"):
+            key = f"faithfulness_{method.replace(' ', '_').replace('-', '_').lower()}_{measure}"
+            results[key] = float(np.mean([s[method][measure] for s in scores]))
+    return results
+
+
 def bench_main_command(prefix="main_command", extra=()):
     """The README's main command (report stage) from empty results, in a scratch output folder."""
     with tempfile.TemporaryDirectory() as out:
@@ -240,6 +264,7 @@ def main():
     results.update(bench_occlusion(net, x, 967, patch=16, batch=64))
     results.update(bench_visualization(net, steps=30, batch=8))
     results.update(bench_fooling(net, fooling.DEFAULT_CASES))
+    results.update(bench_faithfulness(net, DEFAULT_IMAGES))
     if not args.skip_main:
         results.update(bench_main_command())
     with tempfile.TemporaryDirectory() as folder:

@@ -93,3 +93,14 @@ def deletion_insertion(prob_fn, x, class_index, saliency, fill, steps=32, batch_
         d, i = [float(v) for v in deletion[rows]], [float(v) for v in insertion[rows]]
         out[name] = {"deletion": area(d), "insertion": area(i), "deletion_curve": d, "insertion_curve": i}
     return out
+
+
+def compare_maps(net, prob_fn, x, class_index, drops, fill, steps=32, seed=0):
+    """Q4's comparison on one photo: deletion/insertion of each occlusion map (drops: {block: per-pixel drop}),
+    their multi-scale mean, Grad-CAM and a random order. Returns (scores by map, the Grad-CAM map)."""
+    saliency = {f"occlusion {block}": drop for block, drop in drops.items()}
+    if len(saliency) > 1:
+        saliency["occlusion multi-scale"] = np.mean(list(saliency.values()), axis=0)
+    saliency["Grad-CAM"] = gradcam(net, x, class_index)
+    saliency["random"] = np.random.default_rng(seed).random(saliency["Grad-CAM"].shape)
+    return deletion_insertion(prob_fn, x, class_index, saliency, fill, steps, seed=seed), saliency["Grad-CAM"]

@@ -3,11 +3,18 @@
 Occluded copies are built inside the graph and evaluated in batches, so memory stays bounded.
 Shared by q4_heatmap.py (the experiment) and the benchmark.
 """
+from pathlib import Path
+
 import numpy as np
 from tqdm import tqdm
 
 from cnnvis.errors import UserError
 from cnnvis.quiet_tensorflow import tf
+
+# The report's photos: the class is obvious and the bundled network is sure of it (p >= 0.8): an animal, a fruit
+# among other fruits, a small object in a scene, a drink (images/SOURCES.txt).
+DEFAULT_IMAGES = tuple(Path(__file__).resolve().parent.parent / "images" / name
+                       for name in ("squirrel.jpg", "orange.jpg", "soccer_ball.jpg", "coffee.jpg"))
 
 
 @tf.function(reduce_retracing=True)

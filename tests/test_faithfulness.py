@@ -1,10 +1,12 @@
 """Deletion/insertion (cnnvis.faithfulness) against known answers, and Q4's comparison on both networks."""
 import numpy as np
+from PIL import Image
 
 import alexnet
 from cnnvis import faithfulness
+from cnnvis.occlusion import DEFAULT_IMAGES
 from cnnvis.quiet_tensorflow import tf
-from conftest import read_rgb
+from conftest import ROOT, read_rgb
 
 SIZE = 12
 
@@ -73,3 +75,20 @@ def test_gradcam_and_faithfulness_run_on_both_networks(lite0, synthetic_params):
                                              progress=False)
     assert scores["Grad-CAM"]["deletion"] < scores["random"]["deletion"]
     assert scores["Grad-CAM"]["insertion"] > scores["random"]["insertion"]
+
+
+def test_q4_default_photos_are_sure_jpegs_with_provenance(lite0):
+    """Every bundled photo has a provenance line (package, file, licence); Q4's defaults are JPEGs of different
+    classes, each of which the bundled network is sure of."""
+    folder = ROOT / "images"
+    sources = dict(line.split("\t", 1) for line in (folder / "SOURCES.txt").read_text().splitlines())
+    assert set(sources) == {p.name for p in folder.iterdir() if p.name != "SOURCES.txt"}
+    assert all(any(word in line for word in ("CC0", "public domain", "Apache-2.0")) for line in sources.values())
+    classes = set()
+    for path in DEFAULT_IMAGES:
+        with Image.open(path) as photo:
+            assert photo.format == "JPEG"
+        prob = lite0.activations(lite0.preprocess(read_rgb(path.name))[None], ["prob"])["prob"].numpy()[0]
+        assert prob.max() >= 0.8, (path.name, lite0.classes[prob.argmax()], prob.max())
+        classes.add(int(prob.argmax()))
+    assert len(classes) == len(DEFAULT_IMAGES) >= 3
