@@ -201,8 +201,9 @@ class BlockGradientConv2D(keras.layers.Conv2D):
         @tf.custom_gradient
         def conv(x, kernel):
             def grad(dy):
-                return (block_input_gradient(dy, kernel, stride, x.shape[1], x.shape[2]),
-                        tf.compat.v1.nn.conv2d_backprop_filter(x, tf.shape(kernel), dy, [1, stride, stride, 1], "VALID"))
+                kernel_grad = tf.compat.v1.nn.conv2d_backprop_filter(x, tf.shape(kernel), dy, [1, stride, stride, 1],
+                                                                     "VALID")
+                return block_input_gradient(dy, kernel, stride, x.shape[1], x.shape[2]), kernel_grad
             return tf.nn.conv2d(x, kernel, stride, "VALID"), grad
 
         return self.activation(tf.nn.bias_add(conv(x, tf.convert_to_tensor(self.kernel)), self.bias))

@@ -23,7 +23,8 @@ from cnnvis.names import remember, resolve_names, submission_name
 
 QUESTIONS = {"q1": "q1_visualize.py", "q2": "q2_fourier.py", "q3": "q3_fool.py", "q4": "q4_heatmap.py"}
 # Keys the report reads that older versions of the scripts did not write: a set without them is made again.
-NEEDED = {"q1": ("units",), "q2": ("classes", "recognition_rate"), "q3": ("cases", "rung"), "q4": ("maps", "faithfulness")}
+NEEDED = {"q1": ("units",), "q2": ("classes", "recognition_rate"), "q3": ("cases", "rung"),
+          "q4": ("maps", "faithfulness")}
 def network_name(results):
     """How the report names the network behind one question's results: AlexNet is called AlexNet with the
     BVLC weights only when its weights were verified as the published file."""
@@ -283,7 +284,8 @@ def q2_section(results):
                  f"(each {objective}), and a term from natural-image statistics is added: the Fourier magnitude "
                  "of natural images falls off as 1/w. For efficiency the term is defined on a reduced-size copy "
                  f"x<sub>s</sub> of the image ({q2['fourier_size']}×{q2['fourier_size']}, box-averaged like the "
-                 "measurement below, so the term sees the detail that is measured; mean removed). With F<sub>c</sub> = FFT2(x<sub>s,c</sub>) of each colour channel c "
+                 "measurement below, so the term sees the detail that is measured; mean removed). With "
+                 "F<sub>c</sub> = FFT2(x<sub>s,c</sub>) of each colour channel c "
                  "(tf.signal.fft2d; channels are never mixed) and w the radial frequency in cycles per image,"),
         pdf.formula(r"R(x) = \beta\ \frac{1}{3}\sum_{c}\ \sum_{w \neq 0} \rho(w)\,\left(\log|F_c(w)| + \log w - "
                     r"\mu_c\right)^2,"),
