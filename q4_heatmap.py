@@ -23,7 +23,7 @@ from matplotlib import colors, pyplot as plt
 from matplotlib.cm import ScalarMappable
 
 from alexnet import shown
-from cnnvis import cli
+from cnnvis import cli, faithfulness
 from cnnvis.errors import UserError
 from cnnvis.faithfulness import compare_maps, last_conv_layer, occlusion_saliency
 from cnnvis.files import write_npy
@@ -32,7 +32,6 @@ from cnnvis.incremental import IncrementalOcclusion
 from cnnvis.occlusion import DEFAULT_IMAGES
 
 DEFAULT_BLOCKS = (32, 64)
-FAITHFULNESS_STEPS = 32  # points of each deletion/insertion curve after the start (1/32 of the pixels each)
 FILLS = {"mean": "input-space zero (the mean colour of the network's training images)",
          "black": "black pixels (RGB 0, 0, 0)"}
 
@@ -150,7 +149,7 @@ def main():
                              "min_at": [int(v) * args.stride for v in np.unravel_index(heat.argmin(), heat.shape)],
                              "heatmap_file": result_set.relative(map_file)})
             photo["faithfulness"], photo["gradcam"] = compare_maps(net, prob_fn, x, index, photo["drops"], fill,
-                                                                   FAITHFULNESS_STEPS, args.seed)
+                                                                   seed=args.seed)
             scores += [{"image": photo["image"], "class_name": photo["class_name"], "method": method, **score}
                        for method, score in photo["faithfulness"].items()]
             photos.append(photo)
@@ -161,7 +160,7 @@ def main():
                    plot_faithfulness(net, photos, result_set.path("figures/q4_faithfulness"))]
         path = result_set.write_results({
             **cli.header(args, net, result_set.final.name), "maps": rows,
-            "faithfulness": {"steps": FAITHFULNESS_STEPS, "deletion_to": FILLS[args.fill],
+            "faithfulness": {"steps": faithfulness.STEPS, "deletion_to": FILLS[args.fill],
                              "insertion_from": "the photo blurred by a Gaussian of width 5 pixels",
                              "grad_cam_layer": last_conv_layer(net), "mean": mean, "per_image": scores},
             "figures": [result_set.relative(f) for f in figures]})

@@ -177,7 +177,7 @@ def bench_fooling(net, cases, min_prob=0.98):
     return results
 
 
-def bench_faithfulness(net, images, blocks=(32, 64), stride=16, steps=32):
+def bench_faithfulness(net, images, blocks=(32, 64), stride=16):
     """Q4's deletion/insertion comparison on the report's photos, timed: occlusion maps (incremental) for each
     block and their multi-scale mean, Grad-CAM (tf-keras-vis) and a random order; mean areas per map."""
     def prob_fn(batch):
@@ -191,7 +191,7 @@ def bench_faithfulness(net, images, blocks=(32, 64), stride=16, steps=32):
         index = int(prob.argmax())
         drops = {block: occlusion_saliency(prob[index] - occluder.map(x, index, block, stride, np.zeros(3), 64, False),
                                            block, stride, net.input_size) for block in blocks}
-        scores.append(compare_maps(net, prob_fn, x, index, drops, np.zeros(3, np.float32), steps)[0])
+        scores.append(compare_maps(net, prob_fn, x, index, drops, np.zeros(3, np.float32))[0])
     results = {"faithfulness_seconds": time.perf_counter() - start}
     for method in scores[0]:
         for measure in ("deletion", "insertion"):

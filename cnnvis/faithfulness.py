@@ -13,6 +13,7 @@ from cnnvis.optimize import gaussian_blur
 from cnnvis.quiet_tensorflow import keras, tf
 
 BLUR_SIGMA = 5.0  # RISE's insertion baseline: a Gaussian blur of width 5 pixels
+STEPS = 16  # points of each curve after its start, 1/16 of the pixels apart
 
 
 def occlusion_saliency(drop, block, stride, size):
@@ -68,7 +69,7 @@ def curve_points(prob_fn, x, fill, start, place, counts, class_index):
     return tf.split(p, 2)
 
 
-def deletion_insertion(prob_fn, x, class_index, saliency, fill, steps=32, batch_size=32, seed=0, progress=True):
+def deletion_insertion(prob_fn, x, class_index, saliency, fill, steps=STEPS, batch_size=32, seed=0, progress=True):
     """Deletion and insertion curves and areas for each map.
 
     prob_fn: [N,S,S,3] -> [N, classes]; x [S,S,3] in input space; saliency {name: [S,S] importance};
@@ -95,7 +96,7 @@ def deletion_insertion(prob_fn, x, class_index, saliency, fill, steps=32, batch_
     return out
 
 
-def compare_maps(net, prob_fn, x, class_index, drops, fill, steps=32, seed=0):
+def compare_maps(net, prob_fn, x, class_index, drops, fill, steps=STEPS, seed=0):
     """Q4's comparison on one photo: deletion/insertion of each occlusion map (drops: {block: per-pixel drop}),
     their multi-scale mean, Grad-CAM and a random order. Returns (scores by map, the Grad-CAM map)."""
     saliency = {f"occlusion {block}": drop for block, drop in drops.items()}

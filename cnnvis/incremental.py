@@ -188,9 +188,10 @@ class IncrementalOcclusion:
         self.output_id = id(model.get_layer(layer).output)
         self.traced = {}
 
+    @tf.function(reduce_retracing=True)
     def cache(self, x):
-        """Every tensor of the network for the unoccluded image x [S,S,3], batch axis dropped."""
-        values = forward(self.nodes, {self.input_id: tf.constant(x[None], tf.float32)}, {}, {}, {}, {}, {})
+        """Every tensor of the network for the unoccluded image x [S,S,3], batch axis dropped (one traced pass)."""
+        values = forward(self.nodes, {self.input_id: x[None]}, {}, {}, {}, {}, {})
         return {tid: v[0] for tid, v in values.items()}
 
     def batch_function(self, corners, block):
@@ -213,7 +214,7 @@ class IncrementalOcclusion:
         if key not in self.traced:
             self.traced[key] = self.batch_function(corners, block)
         windows, crops, probabilities = self.traced[key]
-        cached = self.cache(x)
+        cached = self.cache(tf.constant(x, tf.float32))
         cached = {tid: cached[tid] for tid in windows}
         fill, class_index = tf.constant(fill, tf.float32), tf.constant(class_index)
         out = []
