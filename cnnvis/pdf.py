@@ -49,8 +49,10 @@ STYLES = {
     "small": ParagraphStyle("small", fontName="Sans", fontSize=8, leading=10.5, spaceAfter=3),
     "caption": ParagraphStyle("caption", fontName="Sans-Oblique", fontSize=8, leading=10.5, spaceAfter=10,
                               spaceBefore=2),
-    "h1": ParagraphStyle("h1", fontName="Sans-Bold", fontSize=15, leading=19, spaceBefore=6, spaceAfter=8),
-    "h2": ParagraphStyle("h2", fontName="Sans-Bold", fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=4),
+    "h1": ParagraphStyle("h1", fontName="Sans-Bold", fontSize=15, leading=19, spaceBefore=6, spaceAfter=8,
+                         keepWithNext=1),  # a heading never ends a page
+    "h2": ParagraphStyle("h2", fontName="Sans-Bold", fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=4,
+                         keepWithNext=1),
     "title": ParagraphStyle("title", fontName="Sans-Bold", fontSize=21, leading=27, alignment=TA_CENTER,
                             spaceAfter=12),
     "subtitle": ParagraphStyle("subtitle", fontName="Sans", fontSize=12, leading=17, alignment=TA_CENTER,
