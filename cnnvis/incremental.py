@@ -49,7 +49,7 @@ def acts_per_position(node):
 
 
 def windowed_geometry(op, size_in):
-    """(kernel, stride, padding before) per axis of a convolution or max pooling on a size_in map."""
+    """(kernel, stride, padding before, output size) per axis of a convolution or max pooling on a size_in map."""
     kernel = op.pool_size if isinstance(op, L.MaxPooling2D) else op.kernel_size
     if getattr(op, "dilation_rate", (1, 1)) != (1, 1) or getattr(op, "groups", 1) != 1:
         raise ValueError(f"{op.name}: dilated or grouped layers are not supported by incremental occlusion")
