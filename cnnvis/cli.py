@@ -9,7 +9,8 @@ import tempfile
 from pathlib import Path
 
 import alexnet
-from cnnvis.errors import UserError
+from cnnvis import progress
+from cnnvis.errors import Terminated, UserError
 from cnnvis.results import ResultSet, set_name
 
 
@@ -117,17 +118,16 @@ def header(args, net, name):
             "command": " ".join(["python", sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]])}
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (kill, timeout) handled like Ctrl-C, so a run's temporary files are removed either way."""
-
-
-def _terminate(signum, frame):
-    raise Terminated()
+def _interrupt(signum, frame):
+    """Raise at once, and leave the signal pending for the next progress step in case Python swallows it."""
+    progress.PENDING.append(signal.Signals(signum).name)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
 def run(main):
     """Call main(); a UserError ends the program with its sentence on stderr and exit status 2."""
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also where the process was started with SIGINT ignored
     try:
         sys.exit(main())
     except UserError as e:

@@ -7,9 +7,9 @@ probability over the fraction of pixels, trapezoid rule) is the score: a faithfu
 area and a high insertion area. All curves of all maps are one traced, batched evaluation.
 """
 import numpy as np
-from tqdm import tqdm
 
 from cnnvis.optimize import gaussian_blur
+from cnnvis.progress import ProgressBar
 from cnnvis.quiet_tensorflow import keras, tf
 
 BLUR_SIGMA = 5.0  # RISE's insertion baseline: a Gaussian blur of width 5 pixels
@@ -82,7 +82,7 @@ def deletion_insertion(prob_fn, x, class_index, saliency, fill, steps=STEPS, bat
     x_t, fill_t = tf.constant(x, tf.float32), tf.constant(fill, tf.float32)
     start, class_index = gaussian_blur(x_t[None], BLUR_SIGMA)[0], tf.constant(class_index)
     deletion, insertion = [], []
-    for first in tqdm(range(0, len(pairs), batch_size), desc="deletion/insertion", unit="batch", leave=False,
+    for first in ProgressBar(range(0, len(pairs), batch_size), desc="deletion/insertion", unit="batch", leave=False,
                       disable=not progress):
         chunk = pairs[first:first + batch_size]
         place = tf.constant(np.stack([places[name] for name, _ in chunk]))

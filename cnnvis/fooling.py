@@ -5,10 +5,10 @@ Shared by q3_fool.py (the experiment) and the benchmark.
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from cnnvis.errors import UserError
 from cnnvis.optimize import quantize
+from cnnvis.progress import ProgressBar
 from cnnvis.quiet_tensorflow import tf
 
 IMAGES = Path(__file__).resolve().parent.parent / "images"
@@ -52,7 +52,7 @@ def fool(net, rgb_uint8, target, min_prob=0.98, max_steps=30, norm="linf", step=
     evaluate = loss_and_gradient(net, target)
     rgb, best, best_norm = rgb0, None, np.inf
     epsilon = 1.0 if norm == "linf" else 0.5 * 255.0
-    for k in tqdm(range(1, max_steps + 1), desc=f"fooling -> {net.classes[target]} ({norm})", unit="step",
+    for k in ProgressBar(range(1, max_steps + 1), desc=f"fooling -> {net.classes[target]} ({norm})", unit="step",
                   leave=False):
         grad, prob = evaluate(rgb)
         if k > 1 and fooled(prob.numpy(), target, min_prob):

@@ -15,9 +15,9 @@ runs as usual. The result equals the plain occlusion map (cnnvis.occlusion) up t
 import math
 
 import numpy as np
-from tqdm import tqdm
 
 from cnnvis.occlusion import grid
+from cnnvis.progress import ProgressBar
 from cnnvis.quiet_tensorflow import keras, tf
 
 L = keras.layers
@@ -218,7 +218,7 @@ class IncrementalOcclusion:
         cached = {tid: cached[tid] for tid in windows}
         fill, class_index = tf.constant(fill, tf.float32), tf.constant(class_index)
         out = []
-        for start in tqdm(range(0, len(corners), batch_size), desc=f"occluding {block}px", unit="batch",
+        for start in ProgressBar(range(0, len(corners), batch_size), desc=f"occluding {block}px", unit="batch",
                           leave=False, disable=not progress):
             rows = slice(start, start + batch_size)
             offsets = {tid: tf.constant(w[0][rows], tf.int32) for tid, w in windows.items()}

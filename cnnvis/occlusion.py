@@ -6,9 +6,9 @@ Shared by q4_heatmap.py (the experiment) and the benchmark.
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from cnnvis.errors import UserError
+from cnnvis.progress import ProgressBar
 from cnnvis.quiet_tensorflow import tf
 
 # The report's photos: the class is obvious and the bundled network is sure of it (p >= 0.8): an animal, a fruit
@@ -46,7 +46,7 @@ def occlusion_map(prob_fn, x, class_index, block, stride, fill, batch_size=64, p
     x, fill = tf.constant(x, tf.float32), tf.constant(fill, tf.float32)
     block, class_index = tf.constant(block), tf.constant(class_index)
     out = []
-    for start in tqdm(range(0, len(corners), batch_size), desc=f"occluding {int(block)}px", unit="batch",
+    for start in ProgressBar(range(0, len(corners), batch_size), desc=f"occluding {int(block)}px", unit="batch",
                       leave=False, disable=not progress):
         batch = tf.constant(corners[start:start + batch_size], tf.int32)
         out.append(occluded_probabilities(prob_fn, x, fill, batch, block, class_index).numpy())

@@ -9,10 +9,10 @@ Regularizers act on the image centred on mid-grey, so "zero" means grey for ever
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from cnnvis import param, transforms
 from cnnvis.errors import UserError
+from cnnvis.progress import ProgressBar
 from cnnvis.quiet_tensorflow import keras, tf
 
 GREY = 127.5
@@ -155,7 +155,7 @@ def optimize(net, parameterization, task_loss, reg=Regularizers(), transform=Non
             variables.assign(tf.clip_by_value(yosinski_step(variables, grad, reg, i), 0.0, 255.0))
         return tf.reduce_sum(loss)
 
-    with tqdm(total=steps, desc=desc, unit="step", leave=False) as bar:
+    with ProgressBar(total=steps, desc=desc, unit="step", leave=False) as bar:
         for i in range(1, steps + 1):
             total = step(tf.constant(shifts[i - 1], tf.int32), tf.constant(i, tf.int32)).numpy()
             if not np.isfinite(total):

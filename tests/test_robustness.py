@@ -21,6 +21,7 @@ import q1_visualize
 import q2_fourier
 import q3_fool
 import q4_heatmap
+from cnnvis import cli as cli_module
 from cnnvis import pdf
 from cnnvis.errors import UserError
 from cnnvis.files import write_json
@@ -391,3 +392,21 @@ def test_garbage_names_file_is_named(tmp_path):
     (tmp_path / "names.json").write_text("[1, 2")
     with pytest.raises(UserError, match="names.json is unreadable or holds no valid names; give them again"):
         resolve_names(None, tmp_path / "names.json")
+
+
+def test_an_interrupt_python_swallowed_still_stops_the_next_progress_step():
+    """A signal whose KeyboardInterrupt was raised inside a __del__ is only printed as "ignored" by Python; the
+    handler also leaves it pending, and the next progress step raises it (Terminated for SIGTERM)."""
+    from cnnvis import progress
+    with pytest.raises(cli_module.Terminated):
+        cli_module._interrupt(signal.SIGTERM, None)  # as if this exception had been swallowed
+    with pytest.raises(cli_module.Terminated):
+        for _ in progress.ProgressBar(range(5), disable=True):
+            pass
+    assert not progress.PENDING
+    progress.PENDING.append("SIGINT")
+    bar = progress.ProgressBar(total=5, disable=True)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        bar.update(1)
+    assert not isinstance(caught.value, cli_module.Terminated) and not progress.PENDING
+    assert list(progress.ProgressBar(range(3), disable=True)) == [0, 1, 2]  # nothing pending: no effect
