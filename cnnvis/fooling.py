@@ -52,31 +52,29 @@ def fool(net, rgb_uint8, target, min_prob=0.98, max_steps=30, norm="linf", step=
     evaluate = loss_and_gradient(net, target)
     rgb, best, best_norm = rgb0, None, np.inf
     epsilon = 1.0 if norm == "linf" else 0.5 * 255.0
-    for k in ProgressBar(range(1, max_steps + 1), desc=f"fooling -> {net.classes[target]} ({norm})", unit="step",
-                  leave=False):
+    for k in ProgressBar(range(max_steps + 1), desc=f"fooling -> {net.classes[target]} ({norm})", unit="step",
+                         leave=False):  # k: gradient steps taken so far
         grad, prob = evaluate(rgb)
-        if k > 1 and fooled(prob.numpy(), target, min_prob):
-            change = quantize(rgb) - rgb0
-            size = float(tf.norm(change)) if norm == "l2" else float(tf.reduce_max(tf.abs(change)))
+        is_fooled = k > 0 and fooled(prob.numpy(), target, min_prob)
+        if is_fooled:
+            image = quantize(rgb).numpy()[0].astype(np.uint8)
             if norm == "linf":
-                return quantize(rgb).numpy()[0].astype(np.uint8), k - 1
+                return image, k
+            size = float(tf.norm(quantize(rgb) - rgb0))
             if size < best_norm:
-                best, best_norm = quantize(rgb).numpy()[0].astype(np.uint8), size
+                best, best_norm = image, size
+        if k == max_steps:
+            break
         if norm == "linf":
-            epsilon = 1.0 + (k - 1) // rung
-            alpha = step * epsilon * (0.1 + 0.45 * (1 + np.cos(np.pi * ((k - 1) % rung) / rung)))
+            epsilon = 1.0 + k // rung
+            alpha = step * epsilon * (0.1 + 0.45 * (1 + np.cos(np.pi * (k % rung) / rung)))
             delta = tf.clip_by_value(rgb - alpha * tf.sign(grad) - rgb0, -epsilon, epsilon)
         else:
-            alpha = 0.5 * 255.0 * (0.01 + 0.495 * (1 + np.cos(np.pi * (k - 1) / max_steps)))
-            epsilon *= 0.95 if fooled(prob.numpy(), target, min_prob) else 1.05
+            alpha = 0.5 * 255.0 * (0.01 + 0.495 * (1 + np.cos(np.pi * k / max_steps)))
+            epsilon *= 0.95 if is_fooled else 1.05
             delta = rgb - alpha * grad / (tf.norm(grad) + 1e-12) - rgb0
             delta *= epsilon / (tf.norm(delta) + 1e-12)
         rgb = tf.clip_by_value(rgb0 + delta, 0.0, 255.0)
-    grad, prob = evaluate(rgb)
-    if norm == "linf" and fooled(prob.numpy(), target, min_prob):
-        return quantize(rgb).numpy()[0].astype(np.uint8), max_steps
-    if norm == "l2" and fooled(prob.numpy(), target, min_prob) and float(tf.norm(quantize(rgb) - rgb0)) < best_norm:
-        best = quantize(rgb).numpy()[0].astype(np.uint8)
     if best is None:
         raise UserError(f"{max_steps} steps were not enough to make {net.classes[target]} the top class with "
                         f"p > {min_prob}; raise --max-steps or --step.")
