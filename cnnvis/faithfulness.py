@@ -83,7 +83,7 @@ def deletion_insertion(prob_fn, x, class_index, saliency, fill, steps=STEPS, bat
     start, class_index = gaussian_blur(x_t[None], BLUR_SIGMA)[0], tf.constant(class_index)
     deletion, insertion = [], []
     for first in ProgressBar(range(0, len(pairs), batch_size), desc="deletion/insertion", unit="batch", leave=False,
-                      disable=not progress):
+                             disable=not progress):
         chunk = pairs[first:first + batch_size]
         place = tf.constant(np.stack([places[name] for name, _ in chunk]))
         d, i = curve_points(prob_fn, x_t, fill_t, start, place, tf.constant([counts[k] for _, k in chunk]), class_index)

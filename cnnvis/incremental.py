@@ -219,7 +219,7 @@ class IncrementalOcclusion:
         fill, class_index = tf.constant(fill, tf.float32), tf.constant(class_index)
         out = []
         for start in ProgressBar(range(0, len(corners), batch_size), desc=f"occluding {block}px", unit="batch",
-                          leave=False, disable=not progress):
+                                 leave=False, disable=not progress):
             rows = slice(start, start + batch_size)
             offsets = {tid: tf.constant(w[0][rows], tf.int32) for tid, w in windows.items()}
             starts = {i: tf.constant(c[0][rows], tf.int32) for i, c in crops.items()}

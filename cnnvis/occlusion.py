@@ -47,7 +47,7 @@ def occlusion_map(prob_fn, x, class_index, block, stride, fill, batch_size=64, p
     block, class_index = tf.constant(block), tf.constant(class_index)
     out = []
     for start in ProgressBar(range(0, len(corners), batch_size), desc=f"occluding {int(block)}px", unit="batch",
-                      leave=False, disable=not progress):
+                             leave=False, disable=not progress):
         batch = tf.constant(corners[start:start + batch_size], tf.int32)
         out.append(occluded_probabilities(prob_fn, x, fill, batch, block, class_index).numpy())
     return np.concatenate(out).reshape(n, n)
