@@ -161,7 +161,8 @@ def main():
         path = result_set.write_results({
             **cli.header(args, net, result_set.final.name), "maps": rows,
             "faithfulness": {"steps": faithfulness.STEPS, "deletion_to": FILLS[args.fill],
-                             "insertion_from": "the photo blurred by a Gaussian of width 5 pixels",
+                             "insertion_from": f"the photo blurred by a Gaussian of width "
+                                               f"{faithfulness.BLUR_SIGMA:g} pixels",
                              "grad_cam_layer": last_conv_layer(net), "mean": mean, "per_image": scores},
             "figures": [result_set.relative(f) for f in figures]})
     for r in rows:

@@ -2,6 +2,7 @@
 
 Shared by q3_fool.py (the experiment) and the benchmark.
 """
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -20,18 +21,18 @@ def fooled(prob, target, min_prob):
     return prob.argmax() == target and prob[target] > min_prob
 
 
-def loss_and_gradient(net, target):
-    """rgb [1,S,S,3] float -> (-log p_target of the image rounded to 8 bits, its gradient, p of the rounded image).
-    The rounding is passed straight through, so what is optimized is what is saved."""
-    labels = tf.constant([target])
-
+@functools.lru_cache(maxsize=4)
+def loss_and_gradient(net):
+    """(rgb [1,S,S,3] float, target) -> (gradient of -log p_target of the image rounded to 8 bits, p of the rounded
+    image). The rounding is passed straight through, so what is optimized is what is saved. Traced once per
+    network, whatever the photo, target or norm."""
     @tf.function
-    def evaluate(rgb):
+    def evaluate(rgb, target):
         with tf.GradientTape() as tape:
             tape.watch(rgb)
             seen = rgb + tf.stop_gradient(quantize(rgb) - rgb)
             logits = net.logits(net.rgb_to_x(seen))
-            loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+            loss = tf.nn.sparse_softmax_cross_entropy_with_logits(target[None], logits)
         return tape.gradient(loss, rgb), tf.nn.softmax(logits)[0]
 
     return evaluate
@@ -49,12 +50,12 @@ def fool(net, rgb_uint8, target, min_prob=0.98, max_steps=30, norm="linf", step=
     is rescaled to length ε, which shrinks by 5% after every fooled step and grows by 5% after every other; all
     max_steps steps are taken and the fooled 8-bit image with the smallest L2 change is returned."""
     rgb0 = tf.constant(rgb_uint8[None].astype(np.float32))
-    evaluate = loss_and_gradient(net, target)
+    evaluate, label = loss_and_gradient(net), tf.constant(target)
     rgb, best, best_norm = rgb0, None, np.inf
     epsilon = 1.0 if norm == "linf" else 0.5 * 255.0
     for k in ProgressBar(range(max_steps + 1), desc=f"fooling -> {net.classes[target]} ({norm})", unit="step",
                          leave=False):  # k: gradient steps taken so far
-        grad, prob = evaluate(rgb)
+        grad, prob = evaluate(rgb, label)
         is_fooled = k > 0 and fooled(prob.numpy(), target, min_prob)
         if is_fooled:
             image = quantize(rgb).numpy()[0].astype(np.uint8)
