@@ -211,9 +211,17 @@ def check_neurons(net, neurons):
 
 
 def neuron_values(net, x, neurons):
-    """x [N,S,S,3] with one image per neuron -> [N] values of neuron i on image i; one forward pass."""
-    acts = net.activations(x, sorted({n.layer for n in neurons}, key=net.layers.index))
-    return tf.stack([n.value(acts[n.layer][i]) for i, n in enumerate(neurons)])
+    """x [N,S,S,3] with one image per neuron -> [N] values of neuron i on image i. Each image goes only as
+    deep as its own neuron's layer (an image for conv1 never runs conv2…fc8), which makes Q1's step across
+    all layers about a third cheaper than one pass of the whole batch to the deepest layer."""
+    values = [None] * len(neurons)
+    for layer in dict.fromkeys(n.layer for n in neurons):
+        members = [i for i, n in enumerate(neurons) if n.layer == layer]
+        batch = x if len(members) == len(neurons) else tf.gather(x, members)
+        activation = net.activations(batch, [layer])[layer]
+        for k, i in enumerate(members):
+            values[i] = neurons[i].value(activation[k])
+    return tf.stack(values)
 
 
 def visualize(net, neurons, targets=None, method=Method(), steps=200, seed=0, prior=None, desc=None):
