@@ -14,6 +14,7 @@ Run `python alexnet.py --fetch` to download bvlc_alexnet.npy into weights/ (wher
 """
 import argparse
 import difflib
+import functools
 import hashlib
 import json
 import pickle
@@ -494,8 +495,10 @@ def judge_alexnet_weights(net, source):
             "bvlc_alexnet.npy file")
 
 
+@functools.lru_cache(maxsize=None)
 def bundled(variant, reason=""):
-    """A bundled EfficientNet-Lite network ("efficientnet-lite0" or the judge "efficientnet-lite1")."""
+    """A bundled EfficientNet-Lite network ("efficientnet-lite0" or the judge "efficientnet-lite1"); built
+    once per process, so the questions that make_report runs one after another share it."""
     from cnnvis import efficientnet_lite as lite
     model, outputs = lite.build(variant)
     lite.load_weights(model, lite.weights_file(variant))

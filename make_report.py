@@ -5,7 +5,7 @@ report/Ex2_<Names>.pdf (solutions, figures, tables, and the theoretical answers)
     python make_report.py --rerun                                     # recompute every question
 """
 import argparse
-import subprocess
+import runpy
 import sys
 import time
 from datetime import date
@@ -58,14 +58,14 @@ def ensure_results(args):
         if path.is_file() and not args.rerun and current(path, question):
             print(f"[{i}/4] {question}: using {path}")
             continue
-        command = [sys.executable, script, "--seed", str(args.seed), "--out", str(args.out), "--net", args.net]
+        command = [script, "--seed", str(args.seed), "--out", str(args.out), "--net", args.net]
         command += ["--weights", str(args.weights)] if args.weights else []
-        print(f"[{i}/4] {question}: running {' '.join(command[1:])}", flush=True)
+        print(f"[{i}/4] {question}: running python {' '.join(command)}", flush=True)
         start = time.perf_counter()
-        done = subprocess.run(command, cwd=ROOT)
-        print(f"[{i}/4] {question}: {'done' if done.returncode == 0 else 'FAILED'} in "
+        status = run_script(command)
+        print(f"[{i}/4] {question}: {'done' if status == 0 else 'FAILED'} in "
               f"{time.perf_counter() - start:.0f} s", flush=True)
-        if done.returncode != 0:
+        if status != 0:
             failed.append(question)
     if failed:
         raise UserError(f"{', '.join(failed)} could not be made on {network} (the error is printed above), so no "
@@ -76,6 +76,23 @@ def ensure_results(args):
         raise UserError(f"the results of {network} were made with different weights ({'; '.join(map(str, weights))});"
                         f" run python make_report.py --rerun to make them all with the weights now in place.")
     return results
+
+
+def run_script(command):
+    """Run a question script exactly as `python script args…` would (its own checks, messages and exit
+    status), but in this process: TensorFlow, the network and the judge are then loaded once for all four
+    questions instead of once each. An interrupted question interrupts the report."""
+    saved = sys.argv
+    sys.argv = command
+    try:
+        runpy.run_path(str(ROOT / command[0]), run_name="__main__")
+        return 0
+    except SystemExit as e:
+        if e.code in (cli.INTERRUPTED, cli.TERMINATED):
+            raise
+        return e.code or 0
+    finally:
+        sys.argv = saved
 
 
 def current(path, question):

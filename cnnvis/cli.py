@@ -118,6 +118,9 @@ def header(args, net, name):
             "command": " ".join(["python", sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]])}
 
 
+INTERRUPTED, TERMINATED = 130, 143  # exit statuses after SIGINT (Ctrl-C) and SIGTERM, as a shell reports them
+
+
 def _interrupt(signum, frame):
     """Raise at once, and leave the signal pending for the next progress step in case Python swallows it."""
     progress.PENDING.append(signal.Signals(signum).name)
@@ -135,4 +138,4 @@ def run(main):
         sys.exit(2)
     except KeyboardInterrupt as e:
         print("interrupted; this run's results were not kept, earlier results are unchanged.", file=sys.stderr)
-        sys.exit(143 if isinstance(e, Terminated) else 130)
+        sys.exit(TERMINATED if isinstance(e, Terminated) else INTERRUPTED)

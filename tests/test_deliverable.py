@@ -72,11 +72,35 @@ def test_atomic_path_keeps_old_file_when_writing_fails(tmp_path):
     assert target.read_text() == '{\n  "good": 1\n}\n' and list(tmp_path.iterdir()) == [target]
 
 
-def test_failed_questions_stop_the_report(tmp_path, monkeypatch):
-    monkeypatch.setattr(make_report, "QUESTIONS", {"q1": "no_such_script.py", "q2": "no_such_either.py"})
-    args = argparse.Namespace(out=tmp_path, rerun=False, net="efficientnet-lite0", weights=None, seed=0)
-    with pytest.raises(UserError, match=r"q1, q2 could not be made on efficientnet-lite0 .* no report was written"):
+def question_script(folder, name, body):
+    """A stand-in question script that runs `body` inside cli.run, as the real ones do."""
+    path = folder / name
+    path.write_text(f"from cnnvis import cli\nfrom cnnvis.errors import UserError\ndef main():\n    {body}\n"
+                    f"cli.run(main)\n")
+    return str(path)
+
+
+def test_failed_questions_stop_the_report(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(make_report, "QUESTIONS", {
+        "q1": question_script(tmp_path, "q1.py", "raise UserError('no such layer')"),
+        "q2": question_script(tmp_path, "q2.py", "return 0"),
+        "q3": question_script(tmp_path, "q3.py", "return 1")})
+    args = argparse.Namespace(out=tmp_path / "out", rerun=False, net="efficientnet-lite0", weights=None, seed=0)
+    with pytest.raises(UserError, match=r"^q1, q3 could not be made on efficientnet-lite0 .* no report was written"):
         make_report.ensure_results(args)
+    output = capsys.readouterr()
+    assert "error: no such layer" in output.err and "[2/4] q2: done" in output.out
+
+
+def test_an_interrupted_question_interrupts_the_report(tmp_path, monkeypatch):
+    ran = tmp_path / "q2 ran"
+    monkeypatch.setattr(make_report, "QUESTIONS", {
+        "q1": question_script(tmp_path, "q1.py", "raise KeyboardInterrupt"),
+        "q2": question_script(tmp_path, "q2.py", f"open({str(ran)!r}, 'w')")})
+    args = argparse.Namespace(out=tmp_path / "out", rerun=False, net="efficientnet-lite0", weights=None, seed=0)
+    with pytest.raises(SystemExit) as stopped:
+        make_report.ensure_results(args)
+    assert stopped.value.code == 130 and not ran.exists()
 
 
 # --------------------------------------------------------------------------------------------------
