@@ -47,6 +47,16 @@ def test_q1_reaches_requested_target_activations(lite0):
     np.testing.assert_allclose(values, targets, rtol=0.05)
 
 
+def test_neuron_values_take_each_neurons_own_image_and_layer(lite0):
+    """Images stop at their own neuron's layer; the value must still be neuron i's on image i, whatever the
+    order of the layers, as the whole network computes it on that image alone."""
+    neurons = [Neuron("stage3", 1), Neuron("logits", 9), Neuron("stem", 2, (5, 7)), Neuron("stage3", 4, "mean"),
+               Neuron("logits", 130)]
+    x = tf.random.stateless_normal([len(neurons), 224, 224, 3], seed=[1, 2])
+    expected = [n.value(lite0.activations(x[i:i + 1])[n.layer][0]).numpy() for i, n in enumerate(neurons)]
+    np.testing.assert_allclose(optimize.neuron_values(lite0, x, neurons).numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
 def test_q1_is_deterministic_per_seed(lite0):
     neurons = [Neuron("stage3", 1)]
     method = Method("pixels", q1_visualize.YOSINSKI)
