@@ -13,6 +13,7 @@ Value spaces: `rgb` is float RGB in 0..255, `rgb_uint8` its 8-bit form, `x` the 
 Run `python alexnet.py --fetch` to download bvlc_alexnet.npy into weights/ (where a network is reachable).
 """
 import argparse
+import copy
 import difflib
 import functools
 import hashlib
@@ -436,10 +437,28 @@ def load(source=None, weights_dir=WEIGHTS_DIR, verbose=True):
     if source == "efficientnet-lite0":
         net = bundled(source, reason)
     else:
-        net = alexnet_from_params(read_alexnet_weights(source), reason)
-        net.weights = judge_alexnet_weights(net, Path(source))
+        net = copy.copy(alexnet_once(Path(source), weights_fingerprint(source)))
+        net.reason = reason
     if verbose:
         print(f"network: {net.name} ({net.reason}); {net.weights}", file=sys.stderr)
+    return net
+
+
+def weights_fingerprint(path):
+    """What tells AlexNet weights on disk apart without reading them: each .npy file's path, size and
+    modification time."""
+    path = Path(path)
+    files = sorted(path.glob("*.npy")) if path.is_dir() else [path] if path.is_file() else []
+    return tuple((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+
+
+@functools.lru_cache(maxsize=1)
+def alexnet_once(path, fingerprint):
+    """AlexNet from the weights at `path`, built and checked once per process while the files stay the same
+    (`fingerprint`). make_report runs the four questions in one process, and TensorFlow never frees a network
+    that a traced custom gradient (conv1's) has seen, so one network per question would pile up (0.4 GB each)."""
+    net = alexnet_from_params(read_alexnet_weights(path), "")
+    net.weights = judge_alexnet_weights(net, path)
     return net
 
 

@@ -120,6 +120,19 @@ def test_auto_load_prefers_alexnet_when_weights_are_placed(synthetic_params, tmp
     assert net.name == "alexnet" and "bvlc_alexnet.npy" in net.reason
 
 
+
+def test_alexnet_is_built_once_until_its_weights_change(synthetic_params, tmp_path):
+    """make_report's four questions share one network; weights replaced on disk are read again."""
+    path = write_bvlc_npy(synthetic_params, tmp_path / "bvlc_alexnet.npy")
+    first, again = alexnet.load(path, verbose=False), alexnet.load("alexnet", weights_dir=tmp_path, verbose=False)
+    assert again.model is first.model and again.reason != first.reason  # each load keeps its own reason
+    changed = {**synthetic_params, "fc8": tuple(2 * p for p in synthetic_params["fc8"])}
+    write_bvlc_npy(changed, path)
+    x = first.preprocess(read_rgb("coffee.jpg"))[None]
+    reloaded = alexnet.load(path, verbose=False)
+    assert reloaded.model is not first.model
+    np.testing.assert_allclose(reloaded.logits(x).numpy(), 2 * first.logits(x).numpy(), rtol=1e-4, atol=1e-4)
+
 def test_default_load_needs_no_download():
     out = subprocess.run([sys.executable, "-c", "import alexnet; n = alexnet.load(); print(n.name)"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120,
