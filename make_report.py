@@ -177,10 +177,13 @@ def code_section(results):
                     "optimization loop with its regularizers and neuron objectives (optimize), image "
                     "parameterizations — pixels, decorrelated colour, Fourier (param), random transformations "
                     "(transforms), the independent judge of class visualizations (judge), Q3's fooling steps "
-                    "(fooling), batched occlusion (occlusion), image files and figures (imaging), the common "
-                    "flags, validation and error messages (cli, errors), result sets written whole or not at "
-                    "all (results), atomic file writing (files), the PDF building blocks (pdf) and the "
-                    "submission's names (names)."),
+                    "(fooling), batched occlusion (occlusion) and its exact incremental form that recomputes only "
+                    "what a block can change (incremental), deletion/insertion faithfulness and Grad-CAM "
+                    "(faithfulness), image files and figures (imaging), the common flags, validation and error "
+                    "messages (cli, errors), progress bars that Ctrl-C always stops (progress), result sets "
+                    "written whole or not at all (results), atomic file writing (files), TensorFlow without "
+                    "its start-up banners, one op at a time for identical runs (quiet_tensorflow), the PDF "
+                    "building blocks (pdf) and the submission's names (names)."),
         ("make_report.py, make_submission.py", "This report (runs missing questions first) and the "
                                                "submission ZIP (checks the submission rules)."),
     ]
