@@ -134,6 +134,7 @@ def optimize(net, parameterization, task_loss, reg=Regularizers(), transform=Non
     variables = tf.Variable(tf.convert_to_tensor(parameterization.init, tf.float32))
     # The step size decays (cosine) to 5% by the last step, so the image settles instead of oscillating.
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(parameterization.lr, steps, alpha=0.05))
+    optimizer.build([variables])  # its slots exist before tracing, so the step is traced once, not again
     shifts = np.random.default_rng(seed).integers(-reg.jitter, reg.jitter + 1, size=(steps, 2))
 
     @tf.function
