@@ -85,8 +85,8 @@ def default_neurons(net, per_layer=2):
         a = a.numpy()[0]
         centre = a[a.shape[0] // 2, a.shape[1] // 2] if a.ndim == 3 else a
         active = np.flatnonzero(centre > 0)
-        pick = active[np.linspace(0, len(active) - 1, per_layer).round().astype(int)] if len(active) else range(
-            per_layer)
+        pick = np.unique(active[np.linspace(0, len(active) - 1, per_layer).round().astype(int)]) if len(active) \
+            else range(per_layer)
         neurons += [Neuron(layer, int(u)) for u in pick]
     return neurons
 
@@ -197,7 +197,7 @@ def main():
                 "target": (*target_neurons(net), pixels)}
     else:
         position = parse_position(args.position)
-        neurons = [Neuron(args.layer, u, position) for u in args.unit]
+        neurons = [Neuron(args.layer, u, position) for u in dict.fromkeys(args.unit)]  # a unit named twice once
         runs = {"custom": (neurons, [args.target] * len(neurons),
                            Method("pixels", Regularizers(args.l2, args.jitter, args.decay, args.blur_every,
                                                          args.blur_sigma, args.norm_pct, args.contrib_pct),

@@ -17,6 +17,8 @@ the 1/w law built into the variables (a Fourier parameterization) instead of pen
     python q2_fourier.py                                 # the report's experiment
     python q2_fourier.py --target ostrich 130 --value 30
 """
+import re
+
 import numpy as np
 from matplotlib import pyplot as plt
 from PIL import Image
@@ -160,7 +162,7 @@ def experiment(net, args, classes, reference, judge, result_set):
         acts = net.activations(net.rgb_to_x(images[name].astype(np.float32)), [net.logits_layer, "prob"])
         logits = np.diagonal(acts[net.logits_layer].numpy()[:, classes])  # image i's own class logit
         prob = acts["prob"].numpy()
-        tag = name.split(" ")[0].replace("/", "").replace("-", "")
+        tag = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")  # "1/w term + robustness" -> 1_w_term_robustness
         for i, (index, img, verdict) in enumerate(zip(classes, images[name], judge(images[name], classes))):
             path = save_image(result_set.path(f"images/{tag}_{index}.png"), img)
             rows.append({"class_index": index, "class_name": net.classes[index], "method": name,
@@ -200,7 +202,7 @@ def main():
     net = cli.load_network(args)
     if not 8 <= args.fourier_size <= net.input_size:
         raise UserError(f"--fourier-size must be between 8 and the input size {net.input_size}.")
-    classes = [net.classes.find(t) for t in args.target]
+    classes = list(dict.fromkeys(net.classes.find(t) for t in args.target))  # a class named twice is shown once
     reference = read_image(args.reference)
     judge = Judge()
     with cli.result_set(p, args, "q2", net) as result_set:

@@ -91,7 +91,7 @@ def main():
     with cli.result_set(p, args, "q3", net) as result_set:
         rows, plotted = [], []
         for image_path, target in cases:
-            for norm in args.norm:
+            for norm in dict.fromkeys(args.norm):  # a norm named twice runs once
                 info, pictures = fool_case(net, args, image_path, target, norm, result_set)
                 rows.append(info)
                 plotted.append((*pictures, info))

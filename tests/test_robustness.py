@@ -87,9 +87,10 @@ def test_custom_q2_run_does_not_replace_the_reports_set(monkeypatch, capsys, tmp
     assert len(custom) == 1 and (custom[0] / "results.json").is_file()
     rows = json.loads((custom[0] / "results.json").read_text())["classes"]
     assert {r["method"] for r in rows} == set(q2_fourier.methods(argparse_defaults()))
-    for r in rows:  # what every image carries
+    assert len({r["image_file"] for r in rows}) == len(rows)  # one file per image: no method overwrites another's
+    for r in rows:  # what every image carries, and its file is that image
         assert {"class_index", "method", "judge_top1", "judge_prob_of_class", "spectral_slope", "image_file"} <= set(r)
-        assert (custom[0] / r["image_file"]).is_file()
+        assert q2_fourier.spectral_slope(read_image(custom[0] / r["image_file"])) == r["spectral_slope"]
 
 
 def argparse_defaults():
@@ -112,6 +113,19 @@ def test_same_image_name_from_two_folders_keeps_two_maps(monkeypatch, capsys, tm
     assert len(set(files)) == 2 and all(f.is_file() for f in files)
     assert {m["class_name"] for m in maps} == {"espresso", "Egyptian cat"}
     assert not np.array_equal(np.load(files[0]), np.load(files[1]))
+
+
+@pytest.mark.parametrize("script, args, rows", [
+    (q1_visualize, ["--layer", "stage3", "--unit", "5", "5", "7", "--steps", "2"], "units"),
+    (q3_fool, ["--image", ROOT / "images" / "coffee.jpg", "--target", "ostrich", "--norm", "linf", "linf"],
+     "cases"),
+])
+def test_a_subject_named_twice_gives_one_image_file_per_row(script, args, rows, monkeypatch, capsys, tmp_path):
+    code, out, err = run_script(script, [*args, "--out", tmp_path], monkeypatch, capsys)
+    assert code == 0, err
+    results = next(tmp_path.rglob("results.json"))
+    files = [r.get("image_file") or r["output_file"] for r in json.loads(results.read_text())[rows]]
+    assert len(files) == len(set(files)) == (2 if script is q1_visualize else 1)
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
