@@ -12,6 +12,8 @@ Value spaces: `rgb` is float RGB in 0..255, `rgb_uint8` its 8-bit form, `x` the 
 
 Run `python alexnet.py --fetch` to download bvlc_alexnet.npy into weights/ (where a network is reachable).
 """
+from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during the heavy imports below)
+
 import argparse
 import copy
 import difflib
@@ -19,6 +21,7 @@ import functools
 import hashlib
 import json
 import pickle
+import re
 import sys
 import urllib.error
 import urllib.parse
@@ -81,7 +84,7 @@ class ClassNames(tuple):
     def find(self, query):
         """Class index from an index ("281", 281) or a (partial) name ("tabby", "ostrich")."""
         text = str(query).strip()
-        if text.lstrip("-").isdigit():
+        if re.fullmatch(r"-?[0-9]+", text):  # not str.isdigit(): "²" is a digit to it, but no number to int()
             index = int(text)
             if not 0 <= index < len(self):
                 raise UserError(f"class index {index} is out of range; valid indices are 0..{len(self) - 1}.")
@@ -495,9 +498,11 @@ def sha256_of(path):
 
 
 def judge_alexnet_weights(net, source):
-    """One sentence on what these AlexNet weights are: the published file (by SHA-256), and whether they
-    behave like the trained network on bundled photos whose class is known (each in the top 5)."""
-    published = source.is_file() and sha256_of(source) == BVLC_SHA256
+    """One sentence on what these AlexNet weights are: the published file (by SHA-256; no checksum is published
+    for the course's per-layer files), and whether they behave like the trained network on bundled photos whose
+    class is known (each in the top 5)."""
+    if source.is_dir() and (source / BVLC_FILE).is_file():
+        source = source / BVLC_FILE  # what read_alexnet_weights read
     misses = []
     for name, accepted in KNOWN_PHOTOS.items():
         with Image.open(ROOT / "images" / name) as img:
@@ -509,9 +514,23 @@ def judge_alexnet_weights(net, source):
     if misses:
         return ("these weights do NOT behave like the trained AlexNet (" + "; ".join(misses) + "): results made with "
                 "them are not AlexNet's")
-    return ("the published BVLC AlexNet weights (SHA-256 verified)" if published else
+    if source.is_dir():
+        return ("the course's per-layer AlexNet weight files, which behave like the trained network on the bundled "
+                "photos; no checksum is published for them, so they were not verified byte for byte")
+    return ("the published BVLC AlexNet weights (SHA-256 verified)" if sha256_of(source) == BVLC_SHA256 else
             "AlexNet weights that behave like the trained network on the bundled photos, but not the published "
             "bvlc_alexnet.npy file")
+
+
+def alexnet_label(weights):
+    """How figures and the report name AlexNet with `weights` (a sentence from judge_alexnet_weights)."""
+    if weights.startswith("the published"):
+        return "AlexNet (BVLC Caffe weights)"
+    if "NOT" in weights:
+        return "AlexNet architecture with weights that do NOT behave like the trained network"
+    if weights.startswith("the course's per-layer"):
+        return "AlexNet (the course's per-layer weights, not checksum-verified)"
+    return "AlexNet (weights other than the published file)"
 
 
 @functools.lru_cache(maxsize=None)
@@ -519,6 +538,10 @@ def bundled(variant, reason=""):
     """A bundled EfficientNet-Lite network ("efficientnet-lite0" or the judge "efficientnet-lite1"); built
     once per process, so the questions that make_report runs one after another share it."""
     from cnnvis import efficientnet_lite as lite
+    if not lite.weights_file(variant).is_file():
+        raise UserError(f"{shown(lite.weights_file(variant))}, the weights of the bundled {variant}, is missing; copy "
+                        f"weights/ from the project's repository, or put AlexNet's weights in weights/ "
+                        f"(python alexnet.py --fetch).")
     model, outputs = lite.build(variant)
     lite.load_weights(model, lite.weights_file(variant))
     return Network(variant, model, outputs, "logits", lite.rgb_to_x, lite.x_to_rgb, reason)
@@ -533,8 +556,7 @@ def fetch(url=BVLC_URL, dest=WEIGHTS_DIR / BVLC_FILE, sha256=BVLC_SHA256, timeou
     dest = Path(dest)
     if dest.is_dir():
         raise UserError(f"--dest {dest} is a folder; give the file to save, e.g. {dest / BVLC_FILE}.")
-    if urllib.parse.urlparse(url).scheme not in ("http", "https", "file"):
-        raise UserError(f"--url '{url}' is not a web address; give one starting with https:// or http://.")
+    check_url(url)
     digest = hashlib.sha256()
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, atomic_path(dest) as tmp:
@@ -563,6 +585,18 @@ def fetch(url=BVLC_URL, dest=WEIGHTS_DIR / BVLC_FILE, sha256=BVLC_SHA256, timeou
     return dest
 
 
+def check_url(url):
+    """One sentence for an address that no download could ever use: not http(s) or file, no host, a port that
+    is no number, a broken IPv6 host ("http://[::1")."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # a port that is no number 0..65535 raises ValueError only when read
+    except ValueError as e:
+        raise UserError(f"--url '{url}' is not a valid web address ({e}); give one like {BVLC_URL}.") from None
+    if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.hostname):
+        raise UserError(f"--url '{url}' is not a web address; give one starting with https:// or http://.")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fetch", action="store_true", help=f"download {BVLC_FILE} into weights/ and verify it")
@@ -572,6 +606,8 @@ def main(argv=None):
     parser.add_argument("--net", default="auto", help="with no --fetch: load this network and print a summary")
     args = parser.parse_args(argv)
     try:
+        if not args.net.strip():
+            raise UserError("--net is empty; give auto, alexnet, efficientnet-lite0 or the path of AlexNet weights.")
         if args.fetch:
             print(f"saved and verified {fetch(args.url, args.dest, args.sha256)}")
         else:

@@ -4,8 +4,11 @@ report/Ex2_<Names>.pdf (solutions, figures, tables, and the theoretical answers)
     python make_report.py --names "Ada Lovelace" ["Alan Turing"]      # names are remembered afterwards
     python make_report.py --rerun                                     # recompute every question
 """
+from cnnvis import interrupts  # first: Ctrl-C and kill work during the heavy imports below
+
 import argparse
 import runpy
+import shlex
 import sys
 import time
 from datetime import date
@@ -88,7 +91,7 @@ def run_script(command):
         runpy.run_path(str(ROOT / command[0]), run_name="__main__")
         return 0
     except SystemExit as e:
-        if e.code in (cli.INTERRUPTED, cli.TERMINATED):
+        if e.code in (interrupts.INTERRUPTED, interrupts.TERMINATED):
             raise
         return e.code or 0
     finally:

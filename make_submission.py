@@ -6,6 +6,8 @@ not included (AlexNet's are 233 MB; README.md says how to get them).
 
     python make_submission.py [--names "Ada Lovelace" ["Alan Turing"]]
 """
+from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during the imports below)
+
 import zipfile
 from pathlib import Path
 

@@ -13,6 +13,8 @@ to an independent network (cnnvis.judge) to see whether they are recognizable.
     python q1_visualize.py                                   # the report's experiment: every layer, three methods
     python q1_visualize.py --layer conv3 --unit 5 17 --target 2
 """
+from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during the heavy imports below)
+
 import numpy as np
 from matplotlib import pyplot as plt
 

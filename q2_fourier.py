@@ -17,6 +17,8 @@ the 1/w law built into the variables (a Fourier parameterization) instead of pen
     python q2_fourier.py                                 # the report's experiment
     python q2_fourier.py --target ostrich 130 --value 30
 """
+from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during the heavy imports below)
+
 import re
 
 import numpy as np
@@ -184,7 +186,7 @@ def experiment(net, args, classes, reference, judge, result_set):
 
 def main():
     p = cli.parser("Q2: visualize logits-layer (fc8) classes with a 1/w Fourier-spectrum prior.")
-    p.add_argument("--target", nargs="+", default=list(DEFAULT_CLASSES),
+    p.add_argument("--target", nargs="+", default=list(DEFAULT_CLASSES), type=cli.class_name,
                    help="classes to visualize, by index or (partial) name")
     p.add_argument("--value", type=cli.number(float, -1e6, 1e6),
                    help="target activation of each class logit; without it, maximized")

@@ -15,6 +15,8 @@ is judged. bench/bench.py compares both with the minimal-norm attack of foolbox 
     python q3_fool.py                                        # the report's experiment
     python q3_fool.py --image images/coffee.jpg --target ostrich --norm l2
 """
+from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during the heavy imports below)
+
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +73,8 @@ def main():
     p = cli.parser("Q3: change an image as little as possible so the network classifies it as another class.")
     p.add_argument("--image", type=cli.existing_file,
                    help="photo to fool the network with; without it, the report's two cases run")
-    p.add_argument("--target", help="class to make the network see, by index or (partial) name")
+    p.add_argument("--target", type=cli.class_name,
+                   help="class to make the network see, by index or (partial) name")
     p.add_argument("--min-prob", type=cli.number(float, 0, 0.9999), default=0.98,
                    help="stop only once p(target) exceeds this")
     p.add_argument("--norm", nargs="+", choices=sorted(NORMS), default=["linf", "l2"],

@@ -16,6 +16,8 @@ block positions (cnnvis.incremental; the map equals the one from full forward pa
     python q4_heatmap.py                                     # the report's experiment
     python q4_heatmap.py --image images/coffee.jpg --block 48 --stride 8
 """
+from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during the heavy imports below)
+
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +105,8 @@ def plot_faithfulness(net, photos, stem):
 def main():
     p = cli.parser("Q4: occlusion heat map of the probability of an image's class.")
     p.add_argument("--image", type=cli.existing_file, nargs="+", help="photos; without it, the report's four photos")
-    p.add_argument("--class", dest="class_name", help="class to map, by index or name; without it, each image's top class")
+    p.add_argument("--class", dest="class_name", type=cli.class_name,
+                   help="class to map, by index or name; without it, each image's top class")
     p.add_argument("--block", type=cli.number(int, 1, 1024), nargs="+",
                    help=f"occlusion block sides in pixels; without it, {' '.join(map(str, DEFAULT_BLOCKS))}")
     p.add_argument("--stride", type=cli.number(int, 1, 1024), default=16,

@@ -1,34 +1,49 @@
 """What every question script shares on the command line: the common flags, loading the network,
 the run's result set, and turning a user mistake into one clear sentence instead of a traceback."""
 import argparse
+import functools
 import math
 import os
-import signal
+import shlex
 import sys
 import tempfile
 from pathlib import Path
 
 import alexnet
-from cnnvis import progress
-from cnnvis.errors import Terminated, UserError
-from cnnvis.results import ResultSet, set_name
+from cnnvis import interrupts
+from cnnvis.errors import UserError
+from cnnvis.results import ResultSet, enclosing_set, set_name
 
 
 # ---------------------------------------------------------------------------------------------
 # Validation: every value is checked as it is parsed, before anything is computed
 # ---------------------------------------------------------------------------------------------
 class Parser(argparse.ArgumentParser):
-    """argparse, but a mistake is one line, "error: argument --flag: what is wrong", without the usage block."""
+    """argparse, but a mistake is one line, "error: argument --flag: what is wrong", without the usage block, and
+    a value that starts with "-" (--position -1,-1) is read as the value, so its own check can name it."""
 
     def error(self, message):
         print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
 
+    def parse_known_args(self, args=None, namespace=None):
+        args = list(sys.argv[1:] if args is None else args)
+        options = {o for action in self._actions for o in action.option_strings}
+        takes_one = {o for action in self._actions if action.nargs is None and action.option_strings
+                     for o in action.option_strings}
+        joined = []
+        for arg in args:
+            if joined and joined[-1] in takes_one and arg.startswith("-") and arg not in options:
+                arg = f"{joined.pop()}={arg}"
+            joined.append(arg)
+        return super().parse_known_args(joined, namespace)
+
 
 def number(kind, low, high, low_open=False):
     """An argparse type: an int or a finite float in [low, high] ((low, high] with low_open)."""
     what = "an integer" if kind is int else "a number"
-    valid = f"{'above' if low_open else 'from'} {low:g} to {high:g}"
+    bound = str if kind is int else "{:g}".format  # integers exactly: 2147483647, not 2.14748e+09
+    valid = f"{'above' if low_open else 'from'} {bound(low)} to {bound(high)}"
 
     def parse(text):
         try:
@@ -61,22 +76,42 @@ def existing_path(text):
     return Path(text)
 
 
+@functools.lru_cache(maxsize=1)
+def _classes():
+    return alexnet.ClassNames()
+
+
+def class_name(text):
+    """An argparse type: an ImageNet class by index or (partial) name, checked before the network loads; the
+    text is kept as given."""
+    try:
+        _classes().find(text)
+    except UserError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def nonempty_path(text):
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path was given.")
     return Path(text)
 
 
-def check_writable(out):
-    """Fail now, not after minutes of computing, when results cannot be written to `out`."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file; give a folder to write the results into.")
+def check_writable(out, flag="--out"):
+    """Fail now, not after minutes of computing, when `out` cannot take what a run writes, or lies inside a
+    result set (whose next run would delete it)."""
     try:
+        if out.exists() and not out.is_dir():
+            raise UserError(f"{flag} {out} is a file; give a folder to write into.")
+        inside = enclosing_set(out)
+        if inside is not None:
+            raise UserError(f"{flag} {out} lies inside the result set {inside}, which its next run replaces whole; "
+                            f"give a folder outside every result set.")
         out.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=out).close()
     except OSError as e:
-        raise UserError(f"--out {out} cannot be written to ({e.strerror or e}); give a folder you may write into.") \
-            from None
+        raise UserError(f"{flag} {out} cannot be written to ({e.strerror or e}); give a folder you may write "
+                        f"into.") from None
     return out
 
 
@@ -94,12 +129,16 @@ def parser(description):
     return p
 
 
-def load_network(args):
-    """Check --out, then load the network the flags ask for (a --weights path is always a path, even if it
-    is called "alexnet")."""
-    check_writable(args.out)
+def check_network_flags(args):
     if args.weights and args.net == "efficientnet-lite0":
         raise UserError("--weights gives AlexNet weights, so it cannot be combined with --net efficientnet-lite0.")
+
+
+def load_network(args):
+    """Check --out and the network flags, then load the network they ask for (a --weights path is always a
+    path, even if it is called "alexnet")."""
+    check_writable(args.out)
+    check_network_flags(args)
     return alexnet.load(Path(os.path.abspath(args.weights)) if args.weights else args.net)
 
 
@@ -115,27 +154,18 @@ def header(args, net, name):
     """What every results.json starts with: which network made the numbers, and how to make them again."""
     return {"network": net.name, "network_reason": net.reason, "network_weights": net.weights, "seed": args.seed,
             "run": name,
-            "command": " ".join(["python", sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]])}
-
-
-INTERRUPTED, TERMINATED = 130, 143  # exit statuses after SIGINT (Ctrl-C) and SIGTERM, as a shell reports them
-
-
-def _interrupt(signum, frame):
-    """Raise at once, and leave the signal pending for the next progress step in case Python swallows it."""
-    progress.PENDING.append(signal.Signals(signum).name)
-    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+            "command": shlex.join(["python", sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]])}
 
 
 def run(main):
-    """Call main(); a UserError ends the program with its sentence on stderr and exit status 2."""
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)  # also where the process was started with SIGINT ignored
+    """Call main(); a UserError ends the program with its sentence on stderr and exit status 2, an interrupt
+    with 130 (Ctrl-C) or 143 (SIGTERM)."""
     try:
+        interrupts.check()  # a signal that arrived during the imports and was swallowed there
         sys.exit(main())
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt as e:
         print("interrupted; this run's results were not kept, earlier results are unchanged.", file=sys.stderr)
-        sys.exit(TERMINATED if isinstance(e, Terminated) else INTERRUPTED)
+        sys.exit(interrupts.exit_status(e))

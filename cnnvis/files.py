@@ -1,7 +1,8 @@
 """Atomic file writing: every output goes to a temporary file first, then is renamed into place.
 
 An interrupted run (Ctrl-C, a crash, a full disk) therefore never leaves a half-written figure,
-JSON, image or weight file behind, and an existing good file is only replaced by a complete one.
+JSON, image or weight file behind, and an existing good file is only replaced by a complete one, never by
+the output of a run that was interrupted (cnnvis.interrupts).
 """
 import contextlib
 import json
@@ -11,21 +12,29 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnvis import interrupts
+
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside `path`; rename it to `path` only if the block succeeds."""
+    """Yield a temporary path beside `path`; rename it to `path` only if the block succeeds. If it fails, the
+    folders made for it are removed again (those still empty)."""
     path = Path(path)
+    made = [folder for folder in path.parents if not folder.exists()]  # deepest first
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part" + path.suffix)
     os.close(fd)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private; outputs get the usual permissions
+        interrupts.check()  # a signal Python swallowed (inside a finalizer) must still stop the run here
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+            for folder in made:
+                with contextlib.suppress(OSError):  # not empty: another writer uses it
+                    folder.rmdir()
 
 
 def _umask():

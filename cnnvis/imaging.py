@@ -3,6 +3,7 @@
 Every write is atomic (files.atomic_path). Figures are saved as vector PDF (to read) and SVG (for the
 report builder, which embeds them as vectors).
 """
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -12,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only bac
 import numpy as np  # noqa: E402
 from PIL import Image, ImageOps, UnidentifiedImageError  # noqa: E402
 
+from alexnet import alexnet_label  # noqa: E402
 from cnnvis.errors import UserError  # noqa: E402
 from cnnvis.files import atomic_path  # noqa: E402
 
@@ -26,7 +28,12 @@ def read_image(path):
     if not path.is_file():
         raise UserError(f"image file {path} not found; give the path of a JPEG or PNG photo.")
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():
+            # Pillow warns of a "decompression bomb" above 89 million pixels, in two lines of its own; such an
+            # image has a side over MAX_SIDE and is refused below, in one sentence.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+        with img:
             width, height = img.size
             if min(width, height) < MIN_SIDE or max(width, height) > MAX_SIDE:
                 raise UserError(f"{path} is {width}x{height} pixels; give an image whose sides are between "
@@ -34,6 +41,9 @@ def read_image(path):
             img = ImageOps.exif_transpose(img)  # a phone photo is stored sideways with an orientation tag
             if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit or float grey: scale to 8 bits
                 grey = np.asarray(img, np.float64)
+                if not np.isfinite(grey).all():
+                    raise UserError(f"{path} has pixels that are not finite numbers (NaN or infinity); give a photo "
+                                    f"whose pixels all have values.")
                 span = grey.max() - grey.min()
                 grey = (grey - grey.min()) / (span if span else 1.0) * 255
                 return np.repeat(np.round(grey).astype(np.uint8)[..., None], 3, axis=2)
@@ -73,11 +83,7 @@ def for_display(rgb, min_range=48.0):
 def network_label(net):
     """How figures and tables name the network that produced them."""
     if net.name == "alexnet":
-        if net.weights.startswith("the published"):
-            return "AlexNet (BVLC Caffe weights)"
-        if "NOT" in net.weights:
-            return "AlexNet architecture with weights that do NOT behave like the trained network"
-        return "AlexNet (weights other than the published file)"
+        return alexnet_label(net.weights)
     return "EfficientNet-Lite0 (bundled ImageNet network; AlexNet weights not present)"
 
 

@@ -15,11 +15,15 @@ def submission_name(names):
 
 
 def check_names(given):
-    """One or two names, each with a letter and at most MAX_LENGTH characters; spaces collapsed."""
+    """One or two names, each with a letter (a name of only "-" or digits would name no one, and the file
+    names would be Ex2_-.pdf) and at most MAX_LENGTH characters; spaces collapsed."""
     names = [" ".join(str(n).split()) for n in given]
-    if not 1 <= len(names) <= 2 or any(not submission_name([n])[4:] for n in names):
+    if not 1 <= len(names) <= 2:
         raise UserError('give one or two student names, each with letters, e.g. --names "Ada Lovelace".')
     for name in names:
+        if not any(ch.isalpha() for ch in name):
+            raise UserError(f"the name '{name}' has no letters; give one or two student names, each with letters, "
+                            f'e.g. --names "Ada Lovelace".')
         if len(name) > MAX_LENGTH:
             raise UserError(f"the name '{name[:20]}…' has {len(name)} characters; give at most {MAX_LENGTH}.")
     return names

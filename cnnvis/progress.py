@@ -2,22 +2,12 @@
 
 Python raises KeyboardInterrupt wherever the main thread happens to be. When that is inside a `__del__` method
 (TensorFlow frees objects at every step), the exception is printed as "ignored" and the run carries on. So the
-signal handlers (cnnvis.cli.run) also record the signal here, and every progress bar raises it again at its next
+signal handlers (cnnvis.interrupts) also record the signal, and every progress bar raises it again at its next
 step: an interrupted run always stops and cleans up.
 """
 from tqdm import tqdm
 
-from cnnvis.errors import Terminated
-
-PENDING = []  # signals received by the handlers and not yet acted on
-
-
-def check():
-    """Raise the pending interrupt, if any: Terminated for SIGTERM, KeyboardInterrupt for Ctrl-C."""
-    if PENDING:
-        terminated = "SIGTERM" in PENDING
-        PENDING.clear()
-        raise Terminated() if terminated else KeyboardInterrupt()
+from cnnvis.interrupts import check
 
 
 class ProgressBar(tqdm):

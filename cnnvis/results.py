@@ -8,7 +8,9 @@ only the default sets of the network it reports on.
 
 A run writes into a hidden temporary folder beside its set and moves it into place when it succeeds; an
 error, Ctrl-C or SIGTERM removes the temporary folder and leaves the previous set as it was. A run killed
-with SIGKILL leaves its temporary folder behind: the next run in the same place removes it.
+with SIGKILL leaves its temporary folder behind: the next run in the same place removes it. Whether the set
+can be put in place is checked when the run starts, not after its computing; a set that holds another run's
+set inside it is never replaced, and no run may write inside a set (`enclosing_set`).
 """
 import hashlib
 import json
@@ -17,6 +19,8 @@ import re
 import shutil
 from pathlib import Path
 
+from cnnvis import interrupts
+from cnnvis.errors import UserError
 from cnnvis.files import write_json
 
 RESULTS_FILE = "results.json"
@@ -36,8 +40,34 @@ def set_name(question, changed):
     return f"{question}_{slug}_{hashlib.sha256(exact.encode()).hexdigest()[:8]}"
 
 
+def sources_line(files, folder):
+    """"<network>/<set>/results.json=<SHA-256> …": the results a report was built from, relative to the report's
+    folder (set names hold no spaces), kept in the PDF so that make_submission can check they are still there."""
+    return " ".join(f"{Path(f).relative_to(folder).as_posix()}={_sha256(f)}" for f in files)
+
+
+def changed_sources(line, folder):
+    """The files of a sources_line that are no longer under `folder` as they were; None if `line` names none."""
+    sources = re.findall(r"(\S+)=([0-9a-f]{64})", line or "")
+    if not sources:
+        return None
+    return [name for name, digest in sources
+            if not (Path(folder) / name).is_file() or _sha256(Path(folder) / name) != digest]
+
+
+def _sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def set_folder(out, network, name):
     return Path(out) / network / name
+
+
+def enclosing_set(folder):
+    """The result set that `folder` is or lies inside (its nearest folder holding a results.json), or None: a
+    folder inside a set is deleted when that set's next run replaces it."""
+    folder = Path(os.path.abspath(folder))
+    return next((f for f in (folder, *folder.parents) if (f / RESULTS_FILE).is_file()), None)
 
 
 def _alive(pid):
@@ -73,12 +103,29 @@ class ResultSet:
     def __init__(self, out, network, name):
         self.final = set_folder(out, network, name)
         self.tmp = self.final.parent / f".{name}.tmp-{os.getpid()}"
+        self.aside = self.final.parent / f".{name}.old-{os.getpid()}"  # the previous set while it is replaced
 
     def __enter__(self):
-        clean_stale(self.final.parent)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.tmp.mkdir(parents=True)
+        try:
+            clean_stale(self.final.parent)
+            if self.final.exists():
+                self._check_replaceable()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp.mkdir(parents=True)
+        except OSError as e:
+            raise UserError(f"the result set {self.final} cannot be written ({e.strerror or e}); make it and its "
+                            f"folder writable, or give another --out.") from None
         return self
+
+    def _check_replaceable(self):
+        """Now, before any computing: the previous set holds no other run's set, and it can be moved aside
+        (an immutable folder cannot). If this run is killed between the two renames, clean_stale restores it."""
+        inner = next((p.parent for p in self.final.rglob(RESULTS_FILE) if p.parent != self.final), None)
+        if inner is not None:
+            raise UserError(f"{self.final} holds another run's results ({inner}), which replacing it would delete; "
+                            f"move them out of it first.")
+        self.final.rename(self.aside)
+        self.aside.rename(self.final)
 
     def path(self, relative):
         """Where to write `relative` (e.g. "figures/q1.pdf") during the run; its parent folder exists."""
@@ -95,12 +142,13 @@ class ResultSet:
         return self.final / RESULTS_FILE
 
     def __exit__(self, kind, error, trace):
-        if kind is not None:
+        try:
+            if kind is None:
+                interrupts.check()  # a signal Python swallowed must not let this run replace the previous set
+                if self.final.exists():
+                    self.final.rename(self.aside)
+                self.tmp.rename(self.final)
+                shutil.rmtree(self.aside, ignore_errors=True)
+        finally:
             shutil.rmtree(self.tmp, ignore_errors=True)
-            return False
-        old = self.final.parent / f".{self.final.name}.old-{os.getpid()}"
-        if self.final.exists():
-            self.final.rename(old)
-        self.tmp.rename(self.final)
-        shutil.rmtree(old, ignore_errors=True)
         return False

@@ -66,3 +66,9 @@ def test_fetch_without_network_says_so(tmp_path):
     with pytest.raises(alexnet.UserError, match="no internet access"):
         alexnet.fetch("http://127.0.0.1:9/bvlc_alexnet.npy", tmp_path / "w.npy", SHA, timeout=5)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_fetch_removes_the_folders_it_made(server, tmp_path):
+    with pytest.raises(alexnet.UserError, match="expected 0000"):
+        alexnet.fetch(f"{server}/good", tmp_path / "new" / "weights" / "bvlc_alexnet.npy", "0" * 64)
+    assert list(tmp_path.iterdir()) == []

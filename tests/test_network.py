@@ -195,6 +195,29 @@ def test_malformed_per_layer_folder_names_the_file(synthetic_params, tmp_path):
         alexnet.load(folder, verbose=False)
 
 
+def test_what_was_verified_is_said_for_a_folder_of_weights(synthetic_params, weight_files, monkeypatch, tmp_path):
+    """The course's per-layer files have no published checksum: the title page says they were checked by
+    behaviour only. A folder that holds bvlc_alexnet.npy is checked by that file's SHA-256."""
+    monkeypatch.setattr(alexnet, "KNOWN_PHOTOS", {})  # synthetic weights recognize nothing; behave "as trained"
+    per_layer = alexnet.judge_alexnet_weights(None, weight_files["folder"])
+    assert "per-layer" in per_layer and "no checksum is published for them, so they were not verified" in per_layer
+    assert alexnet.alexnet_label(per_layer) == "AlexNet (the course's per-layer weights, not checksum-verified)"
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    write_bvlc_npy(synthetic_params, folder / "bvlc_alexnet.npy")
+    monkeypatch.setattr(alexnet, "HASH_CACHE", tmp_path / "cache.json")
+    monkeypatch.setattr(alexnet, "BVLC_SHA256", alexnet.sha256_of(folder / "bvlc_alexnet.npy"))
+    assert alexnet.judge_alexnet_weights(None, folder).startswith("the published BVLC AlexNet weights")
+
+
+def test_missing_bundled_weights_are_named_in_one_sentence(monkeypatch, tmp_path):
+    from cnnvis import efficientnet_lite
+    monkeypatch.setattr(efficientnet_lite, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(alexnet.UserError, match="efficientnet_lite0.npz, the weights of the bundled "
+                                                "efficientnet-lite0, is missing; copy weights/"):
+        alexnet.bundled.__wrapped__("efficientnet-lite0")
+
+
 def test_cli_reports_bad_weights_in_one_line(tmp_path):
     bad = tmp_path / "bvlc_alexnet.npy"
     bad.write_bytes(b"not a numpy file")
@@ -238,6 +261,8 @@ def test_class_lookup_by_index_and_name(lite0):
         classes.find("ostrch")
     with pytest.raises(alexnet.UserError, match="out of range"):
         classes.find(1000)
+    with pytest.raises(alexnet.UserError, match="unknown class name '²'"):  # a digit to str.isdigit(), not to int()
+        classes.find("²")
 
 
 def test_unknown_layer_lists_valid_names(lite0):

@@ -1,14 +1,19 @@
 """Nothing lost, nothing mixed, nothing faked, and one clear sentence for every user mistake.
 
 Each test stands for a case that once lost or mixed results, or ended in a stack trace."""
+import contextlib
 import json
 import os
 import pickle
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +26,6 @@ import q1_visualize
 import q2_fourier
 import q3_fool
 import q4_heatmap
-from cnnvis import cli as cli_module
 from cnnvis import pdf
 from cnnvis.errors import UserError
 from cnnvis.files import write_json
@@ -151,6 +155,77 @@ def test_interrupted_run_keeps_the_previous_set_and_leaves_no_temporary_files(si
     assert not [p for p in tmp_path.rglob("*") if ".part" in p.name]
 
 
+def sigint_caught(pid):
+    """Whether process `pid` has a handler of its own for SIGINT (the SigCgt mask of /proc/PID/status)."""
+    mask = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("SigCgt:"))
+    return bool(int(mask.split()[1], 16) >> (signal.SIGINT - 1) & 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="watches the process through /proc (Linux)")
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["from a terminal", "from a background job"])
+def test_ctrl_c_while_tensorflow_loads_stops_the_run_with_one_line(sigint_ignored, tmp_path):
+    """A shell starts a background job with SIGINT ignored, and Python then installs no handler: the project's
+    must be in place before the heavy imports. Ctrl-C while TensorFlow loads: 130, one line, nothing written."""
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
+    run = subprocess.Popen([sys.executable, str(ROOT / "q3_fool.py"), "--image", str(ROOT / "images" / "coffee.jpg"),
+                            "--target", "ostrich", "--norm", "linf", "--out", str(tmp_path)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ignore)
+    deadline = time.time() + 60
+    while True:
+        assert run.poll() is None and time.time() < deadline, run.communicate()
+        caught = sigint_caught(run.pid)
+        if "/tensorflow/" in Path(f"/proc/{run.pid}/maps").read_text():  # TensorFlow's libraries are loading
+            break
+        time.sleep(0.005)
+    assert caught, "no SIGINT handler of the project's was in place when TensorFlow started loading"
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("interrupted"), err
+    assert not list(tmp_path.iterdir())
+
+
+SIGNAL_IN_A_FINALIZER = """
+import os, signal, sys
+import make_report
+from reportlab.platypus import Flowable
+
+class Finalized:
+    def __del__(self):  # the signal lands while Python runs a finalizer, as it often does inside TensorFlow
+        os.kill(os.getpid(), signal.{name})  # or reportlab: Python prints "Exception ignored in ..." and goes on
+        for _ in range(1000):  # Python runs the handler here, inside __del__
+            pass
+
+class SignalWhileDrawing(Flowable):
+    def wrap(self, width, height):
+        return 0, 0
+
+    def draw(self):
+        Finalized()
+
+theory_section = make_report.theory_section
+make_report.theory_section = lambda: theory_section() + [SignalWhileDrawing()]
+make_report.remember = lambda names: None
+sys.argv[0] = "make_report.py"
+make_report.cli.run(make_report.main)
+"""
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_python_swallows_while_the_pdf_is_built_still_stops_the_report(sig, code, tmp_path):
+    from test_deliverable import fake_results
+    fake_results(tmp_path)
+    previous = tmp_path / "Ex2_AdaLovelace.pdf"
+    previous.write_bytes(b"the previous report")
+    run = subprocess.run([sys.executable, "-c", SIGNAL_IN_A_FINALIZER.replace("{name}", sig.name),
+                          "--names", "Ada Lovelace", "--out", str(tmp_path), "--net", "efficientnet-lite0"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert "Exception ignored" in run.stderr  # the interrupt was swallowed, as it is at random in real runs
+    assert run.returncode == code, run.stderr
+    assert previous.read_bytes() == b"the previous report"
+    assert not [p for p in tmp_path.iterdir() if ".part" in p.name]
+
+
 # --------------------------------------------------------------------------------------------------
 # make_report never builds a PDF from results it could not make
 # --------------------------------------------------------------------------------------------------
@@ -217,6 +292,14 @@ def test_synthetic_alexnet_weights_are_not_called_alexnets(tmp_path):
     (q3_fool, ["--image", "images", "--target", "ostrich"], "argument --image: images is a folder"),
     (q4_heatmap, ["--stride", "1000"], "--block 32 with --stride 1000 leaves fewer than 2×2 block positions"),
     (q4_heatmap, ["--batch-size", "100000"], "argument --batch-size: 100000 is out of range"),
+    (q1_visualize, ["--seed", "2147483648"], "argument --seed: 2147483648 is out of range; give an integer from 0 "
+                                             "to 2147483647."),
+    (q1_visualize, ["--layer", "stage3", "--position", "-1,-1"], "position (-1, -1) is outside layer stage3's "
+                                                                 "feature map (28x28)"),
+    (q2_fourier, ["--target", "ostrich", "²"], "argument --target: unknown class name '²'"),
+    (q3_fool, ["--image", "images/coffee.jpg", "--target", "²"], "argument --target: unknown class name '²'"),
+    (q4_heatmap, ["--class", "²"], "argument --class: unknown class name '²'"),
+    (q4_heatmap, ["--out", "a" * 300], "cannot be written to (File name too long)"),
 ])
 def test_bad_values_get_one_sentence_before_any_work(script, args, message, monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(ROOT)
@@ -234,6 +317,66 @@ def test_out_that_is_a_file_or_unwritable_is_refused_first(monkeypatch, capsys, 
     assert code == 2 and f"--out {blocker} is a file" in err and one_error_line(err)
     code, out, err = run_script(q4_heatmap, ["--out", blocker / "below"], monkeypatch, capsys)
     assert code == 2 and "cannot be written to" in err and one_error_line(err)
+
+
+def test_an_image_with_nan_pixels_is_refused_not_made_black(monkeypatch, capsys, tmp_path):
+    grey = np.full((64, 64), 0.5, np.float32)
+    grey[10, 20] = np.nan
+    Image.fromarray(grey, mode="F").save(tmp_path / "nan.tif")
+    code, out, err = run_script(q4_heatmap, ["--image", tmp_path / "nan.tif", "--out", tmp_path / "out"],
+                                monkeypatch, capsys)
+    assert code == 2 and "nan.tif has pixels that are not finite numbers" in err and one_error_line(err), err
+    assert not list(tmp_path.rglob("results.json"))
+
+
+def test_a_huge_image_gets_only_the_projects_sentence(tmp_path):
+    Image.new("1", (10000, 9000)).save(tmp_path / "huge.png")  # 90 million pixels: Pillow warns of a "bomb"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(UserError, match="is 10000x9000 pixels; give an image whose sides are between"):
+            read_image(tmp_path / "huge.png")
+    assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+@contextlib.contextmanager
+def immutable(folder):
+    """`folder` made immutable (chattr +i: not even root may rename it or write into it) for the block."""
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)]).returncode:
+        pytest.skip("chattr +i is not available here (needs root and a file system that supports it)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("frozen", ["the set", "the network folder"])
+def test_an_immutable_folder_is_refused_before_the_computing(frozen, monkeypatch, capsys, tmp_path):
+    image = ROOT / "images" / "coffee.jpg"
+    previous = tmp_path / "efficientnet-lite0" / set_name("q4", {"image": [image], "block": [112], "stride": 112})
+    previous.mkdir(parents=True)
+    (previous / "results.json").write_text('{"previous": true}')
+    with immutable(previous if frozen == "the set" else previous.parent):
+        code, out, err = run_script(q4_heatmap, ["--image", image, "--block", "112", "--stride", "112", "--net",
+                                                 "efficientnet-lite0", "--out", tmp_path], monkeypatch, capsys)
+    assert code == 2 and f"the result set {previous} cannot be written (Operation not permitted)" in err, err
+    assert one_error_line(err) and "occluding" not in err  # refused before the first occlusion batch
+    assert (previous / "results.json").read_text() == '{"previous": true}'
+    assert [p.name for p in previous.parent.iterdir()] == [previous.name]
+
+
+def test_no_run_writes_inside_a_result_set_or_replaces_one_holding_another(monkeypatch, capsys, tmp_path):
+    q3 = tmp_path / "efficientnet-lite0" / "q3"
+    q3.mkdir(parents=True)
+    (q3 / "results.json").write_text('{"q3": true}')
+    code, out, err = run_script(q4_heatmap, ["--out", q3], monkeypatch, capsys)
+    assert code == 2 and f"--out {q3} lies inside the result set {q3}" in err and one_error_line(err), err
+    nested = tmp_path / "other" / "efficientnet-lite0" / "q3" / "efficientnet-lite0" / "q4_x"
+    nested.mkdir(parents=True)  # made before the q3 set around it existed
+    (nested / "results.json").write_text('{"nested": true}')
+    with pytest.raises(UserError, match="q3 holds another run's results .*q4_x.*, which replacing it would delete"):
+        with ResultSet(tmp_path / "other", "efficientnet-lite0", "q3"):
+            pass
+    assert (nested / "results.json").read_text() == '{"nested": true}'
 
 
 def test_a_folder_called_alexnet_is_a_path_not_the_keyword(monkeypatch, capsys, tmp_path):
@@ -286,6 +429,11 @@ def test_images_get_the_right_diagnosis(make, message, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--fetch", "--dest", "."], "is a folder; give the file to save"),
     (["--fetch", "--url", "notaurl", "--dest", "x.npy"], "'notaurl' is not a web address"),
+    (["--fetch", "--url", "http://[::1", "--dest", "x.npy"], "--url 'http://[::1' is not a valid web address "
+                                                             "(Invalid IPv6 URL)"),
+    (["--fetch", "--url", "http://localhost:abc/x", "--dest", "x.npy"], "--url 'http://localhost:abc/x' is not a "
+                                                                        "valid web address (Port could not be cast"),
+    (["--net", ""], "--net is empty; give auto, alexnet, efficientnet-lite0 or the path of AlexNet weights."),
 ])
 def test_fetch_mistakes_are_named_not_blamed_on_the_internet(args, message, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
@@ -411,16 +559,16 @@ def test_garbage_names_file_is_named(tmp_path):
 def test_an_interrupt_python_swallowed_still_stops_the_next_progress_step():
     """A signal whose KeyboardInterrupt was raised inside a __del__ is only printed as "ignored" by Python; the
     handler also leaves it pending, and the next progress step raises it (Terminated for SIGTERM)."""
-    from cnnvis import progress
-    with pytest.raises(cli_module.Terminated):
-        cli_module._interrupt(signal.SIGTERM, None)  # as if this exception had been swallowed
-    with pytest.raises(cli_module.Terminated):
+    from cnnvis import interrupts, progress
+    with pytest.raises(interrupts.Terminated):
+        interrupts._handler(signal.SIGTERM, None)  # as if this exception had been swallowed
+    with pytest.raises(interrupts.Terminated):
         for _ in progress.ProgressBar(range(5), disable=True):
             pass
-    assert not progress.PENDING
-    progress.PENDING.append("SIGINT")
+    assert not interrupts.PENDING
+    interrupts.PENDING.append("SIGINT")
     bar = progress.ProgressBar(total=5, disable=True)
     with pytest.raises(KeyboardInterrupt) as caught:
         bar.update(1)
-    assert not isinstance(caught.value, cli_module.Terminated) and not progress.PENDING
+    assert not isinstance(caught.value, interrupts.Terminated) and not interrupts.PENDING
     assert list(progress.ProgressBar(range(3), disable=True)) == [0, 1, 2]  # nothing pending: no effect
