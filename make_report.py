@@ -18,26 +18,24 @@ import numpy as np
 
 from cnnvis import cli
 from cnnvis import pdf
-from alexnet import ROOT, WEIGHTS_DIR, alexnet_weights_in
+from alexnet import ROOT, WEIGHTS_DIR, alexnet_label, alexnet_weights_in
 from cnnvis.errors import UserError
 from cnnvis.files import read_json
-from cnnvis.results import RESULTS_FILE, set_folder, set_name
+from cnnvis.results import RESULTS_FILE, set_folder, set_name, sources_line
 from cnnvis.names import remember, resolve_names, submission_name
 
 QUESTIONS = {"q1": "q1_visualize.py", "q2": "q2_fourier.py", "q3": "q3_fool.py", "q4": "q4_heatmap.py"}
 # Keys the report reads that older versions of the scripts did not write: a set without them is made again.
 NEEDED = {"q1": ("units",), "q2": ("classes", "recognition_rate"), "q3": ("cases", "rung"),
           "q4": ("maps", "faithfulness")}
+
+
 def network_name(results):
     """How the report names the network behind one question's results: AlexNet is called AlexNet with the
     BVLC weights only when its weights were verified as the published file."""
     if results["network"] != "alexnet":
         return "EfficientNet-Lite0"
-    weights = results.get("network_weights", "")
-    if weights.startswith("the published"):
-        return "AlexNet (BVLC Caffe weights)"
-    return "AlexNet architecture, weights NOT the trained network" if "NOT" in weights else \
-        "AlexNet (weights other than the published file)"
+    return alexnet_label(results.get("network_weights", ""))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -63,7 +61,7 @@ def ensure_results(args):
             continue
         command = [script, "--seed", str(args.seed), "--out", str(args.out), "--net", args.net]
         command += ["--weights", str(args.weights)] if args.weights else []
-        print(f"[{i}/4] {question}: running python {' '.join(command)}", flush=True)
+        print(f"[{i}/4] {question}: running {shlex.join(['python', *command])}", flush=True)
         start = time.perf_counter()
         status = run_script(command)
         print(f"[{i}/4] {question}: {'done' if status == 0 else 'FAILED'} in "
@@ -106,11 +104,15 @@ def current(path, question):
         return True  # read_results names the broken file and how to remake it
 
 
+def remake_command(args, network, question):
+    return shlex.join(["python", QUESTIONS[question], "--out", str(args.out), "--net", network]
+                      + (["--seed", str(args.seed)] if args.seed else []))
+
+
 def read_results(args, network, question, name):
     """One question's results.json with its folder, checked: readable, made by `network`, figures present."""
     folder = set_folder(args.out, network, name)
-    remake = f"python {QUESTIONS[question]} --out {args.out} --net {network}" + (
-        f" --seed {args.seed}" if args.seed else "")
+    remake = remake_command(args, network, question)
     try:
         results = read_json(folder / RESULTS_FILE)
         made_by = results["network"]
@@ -123,7 +125,18 @@ def read_results(args, network, question, name):
     for figure in figures:
         if not figure.with_suffix(".svg").is_file():
             raise UserError(f"the figure {figure.with_suffix('.svg')} is missing; remake it with {remake}.")
-    return {**results, "folder": folder}
+    return {**results, "folder": folder, "remake": remake}
+
+
+def checked_section(section, results, question):
+    """One question's part of the report; a results file that lacks something the section reads (a key, a
+    row) is named with the command that remakes it, instead of a traceback."""
+    try:
+        return section(results)
+    except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError) as e:
+        raise UserError(f"{results[question]['folder'] / RESULTS_FILE} lacks what the report reads "
+                        f"({type(e).__name__}: {e}); remake it with {results[question]['remake']} "
+                        f"(or python make_report.py --rerun).") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,7 +169,7 @@ def title_page(names, results):
             "<font name='Mono'>python make_report.py --rerun</font>.")
     return [pdf.space(5), pdf.text("Introduction to Neural Networks 67103", "subtitle"),
             pdf.text("Assignment 2: Visualizing and Fooling a Pretrained CNN", "title"),
-            pdf.text(pdf.escape(" and ".join(names)), "subtitle"), pdf.text(date.today().strftime("%d %B %Y"), "subtitle"),
+            pdf.text(pdf.names_markup(names), "subtitle"), pdf.text(date.today().strftime("%d %B %Y"), "subtitle"),
             pdf.space(2),
             pdf.table(["Network that produced the results"], [[statement]], widths=[pdf.TEXT_WIDTH]),
             pdf.space(0.5),
@@ -183,7 +196,8 @@ def code_section(results):
                     "(fooling), batched occlusion (occlusion) and its exact incremental form that recomputes only "
                     "what a block can change (incremental), deletion/insertion faithfulness and Grad-CAM "
                     "(faithfulness), image files and figures (imaging), the common flags, validation and error "
-                    "messages (cli, errors), progress bars that Ctrl-C always stops (progress), result sets "
+                    "messages (cli, errors), Ctrl-C and SIGTERM that stop a run at any moment (interrupts) and "
+                    "progress bars that check for them (progress), result sets "
                     "written whole or not at all (results), atomic file writing (files), TensorFlow without "
                     "its start-up banners, one op at a time for identical runs (quiet_tensorflow), the PDF "
                     "building blocks (pdf) and the submission's names (names)."),
@@ -262,17 +276,17 @@ def q1_section(results):
                                 f"methods. Conv neurons are cropped to their receptive field (at least 48 pixels a "
                                 f"side); each image is contrast-stretched for display.", max_height=19 * pdf.cm))
     story += [
-        pdf.text("<b>Target activations.</b> Driving neurons to set values instead of maximizing them "
-                 f"(L2 prior; the largest relative miss is {100 * worst:.1f}%):"),
         pdf.table(["neuron", "target", "achieved (8-bit image)"],
-                  [[u["label"], f"{u['target']:g}", fmt(u["achieved"])] for u in targets]),
-        pdf.text("<b>Maximized activations</b> on the same units (for <i>robust</i>, of the whole channel), and for "
-                 "the class units the independent judge's top-1 class (EfficientNet-Lite1, never used to optimize; "
-                 "✓ when it is the intended class):"),
+                  [[u["label"], f"{u['target']:g}", fmt(u["achieved"])] for u in targets],
+                  lead_in="<b>Target activations.</b> Driving neurons to set values instead of maximizing them "
+                          f"(L2 prior; the largest relative miss is {100 * worst:.1f}%):"),
         pdf.table(["neuron"] + variants,
                   [[label] + [fmt(v[m]["achieved"], 2) + (f" — {v[m]['judge_top1']} {'✓' if v[m]['recognized'] else '✗'}"
                                                           if "recognized" in v[m] else "") for m in variants]
-                   for label, v in pairs.items()]),
+                   for label, v in pairs.items()],
+                  lead_in="<b>Maximized activations</b> on the same units (for <i>robust</i>, of the whole channel), "
+                          "and for the class units the independent judge's top-1 class (EfficientNet-Lite1, never "
+                          "used to optimize; ✓ when it is the intended class):"),
         pdf.text(
             "<b>Discussion.</b> The judge recognized the class images made with " + ", ".join(
                 f"{m}: {sum(u['recognized'] for u in judged if u['variant'] == m)} of "
@@ -410,16 +424,16 @@ def library_comparison(q3):
         return [pdf.text(f"<b>Against a library.</b> The comparison with foolbox's minimal-norm attack runs in the "
                          f"benchmark (<font name='Mono'>{BENCH_COMMAND}</font>); no run of it on {q3['network']} is "
                          "recorded, so it is not quoted here.")]
-    return [
-        pdf.text("<b>Against a library.</b> The references for \"as little as possible\" are minimal-norm attacks. "
-                 "foolbox 3's fast minimum-norm attack (FMN, Pintor et al. 2021) runs on our TensorFlow (the "
-                 "Adversarial Robustness Toolbox's Carlini-Wagner L2 ran too, but found nothing in 100 steps at "
-                 "its defaults and took a minute per try). FMN stops at the decision boundary, so its target logit "
-                 "is lowered by a margin κ = 4, 5, … (Carlini-Wagner's confidence) until its 8-bit image has "
-                 "p(target) &gt; 0.98; every image below is judged as a lossless file re-read from disk. Measured by "
-                 f"the benchmark on {bench['network']} (<font name='Mono'>{BENCH_COMMAND}</font>; seconds on 2 CPU "
-                 "cores; FMN's gradient evaluations count every κ tried):"),
-        pdf.table(["image", "norm", "attack", "L2", "L∞", "PSNR (dB)", "p(target)", "gradient evals", "s"], rows)]
+    return [pdf.table(
+        ["image", "norm", "attack", "L2", "L∞", "PSNR (dB)", "p(target)", "gradient evals", "s"], rows,
+        lead_in="<b>Against a library.</b> The references for \"as little as possible\" are minimal-norm attacks. "
+                "foolbox 3's fast minimum-norm attack (FMN, Pintor et al. 2021) runs on our TensorFlow (the "
+                "Adversarial Robustness Toolbox's Carlini-Wagner L2 ran too, but found nothing in 100 steps at "
+                "its defaults and took a minute per try). FMN stops at the decision boundary, so its target logit "
+                "is lowered by a margin κ = 4, 5, … (Carlini-Wagner's confidence) until its 8-bit image has "
+                "p(target) &gt; 0.98; every image below is judged as a lossless file re-read from disk. Measured by "
+                f"the benchmark on {bench['network']} (<font name='Mono'>{BENCH_COMMAND}</font>; seconds on 2 CPU "
+                "cores; FMN's gradient evaluations count every κ tried):")]
 
 
 def q3_section(results):
@@ -541,8 +555,9 @@ def q4_section(results):
                  "area (mean over the fraction of pixels) is the score. A faithful map has a low deletion area and a "
                  "high insertion area. The same photos, steps and baselines serve every map: each occlusion map, "
                  "their multi-scale mean, Grad-CAM (tf-keras-vis, layer "
-                 f"{faith['grad_cam_layer']}) and a random order; all curves are one batched evaluation. RISE "
-                 "reports deletion 0.105 and insertion 0.772 for its own maps on ResNet-50 (other images)."),
+                 f"{faith['grad_cam_layer']}) and a random order; all curves are one batched evaluation. (Petsiuk "
+                 "et al. score RISE's maps and others' this way on other networks and photos, so their numbers are "
+                 "not comparable with these and are not quoted.)"),
         pdf.figure(q4["folder"] / Path(q4["figures"][1]).with_suffix(".svg"),
                    f"Figure {n + 1}. Q4 ({network_name(q4)}): deletion (top) and insertion (bottom) curves of "
                    "every map, area in brackets.", max_height=9 * pdf.cm),
@@ -664,19 +679,22 @@ def main():
     missing = pdf.unprintable(" ".join(names))
     if missing:
         raise UserError(f"the report's font cannot print {' '.join(missing)} in --names; write the names in "
-                        f"Latin, Greek, Cyrillic or Hebrew letters.")
+                        f"Latin, Greek, Cyrillic, Hebrew or Arabic letters.")
+    cli.check_network_flags(args)
     cli.check_writable(args.out)
-    if args.names:
-        remember(names)
     start = time.perf_counter()
     results = ensure_results(args)
-    story = (title_page(names, results) + code_section(results) + q1_section(results) + q2_section(results)
-             + q3_section(results) + q4_section(results)
-             + theory_section())
+    story = title_page(names, results) + code_section(results)
+    for question, section in (("q1", q1_section), ("q2", q2_section), ("q3", q3_section), ("q4", q4_section)):
+        story += checked_section(section, results, question)
+    story += theory_section()
     title = submission_name(names)
     path = pdf.build(args.out / f"{title}.pdf", story, title="Assignment 2: Visualizing and Fooling a CNN",
-                     author=", ".join(names), footer=f"{title} — {pdf.escape(' and '.join(names))} — results: "
-                                                     f"{network_name(results['q1'])}")
+                     author=", ".join(names), footer=f"{title} — {' and '.join(names)} — results: "
+                                                     f"{network_name(results['q1'])}",
+                     keywords=sources_line([r["folder"] / RESULTS_FILE for r in results.values()], args.out))
+    if args.names:
+        remember(names)  # only once the report exists
     print(f"wrote {path} ({time.perf_counter() - start:.0f} s)")
     return 0
 

@@ -1,8 +1,10 @@
 """Make the submission ZIP by the assignment's rules, and check them before writing it.
 
 Ex2_<Names>.zip holds one folder with the code (.py files) and its dependencies (the images used, the
-class names), and exactly one PDF, the report Ex2_<Names>.pdf. No PNG anywhere. The network weights are
-not included (AlexNet's are 233 MB; README.md says how to get them).
+class names, the bundled networks' weights), and exactly one PDF, the report Ex2_<Names>.pdf, checked to be
+the PDF that make_report.py built from the results still in place. No PNG anywhere. The bundled networks'
+weights (EfficientNet-Lite0 and the judge, EfficientNet-Lite1: 38 MB) go in so that the unpacked submission
+runs every question as it is; AlexNet's (233 MB; the course has them) never do.
 
     python make_submission.py [--names "Ada Lovelace" ["Alan Turing"]]
 """
@@ -11,6 +13,7 @@ from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during
 import zipfile
 from pathlib import Path
 
+import pypdf
 from PIL import Image
 
 from cnnvis import cli
@@ -18,11 +21,13 @@ from alexnet import ROOT
 from cnnvis.errors import UserError
 from cnnvis.files import atomic_path
 from cnnvis.names import remember, resolve_names, submission_name
+from cnnvis.results import changed_sources
 
 SCRIPTS = ("alexnet.py", "q1_visualize.py", "q2_fourier.py", "q3_fool.py", "q4_heatmap.py", "make_report.py",
            "make_submission.py")
-CODE_PATTERNS = ("cnnvis/*.py", "bench/*.py", "bench/requirements.txt", "tools/*.py", "tests/*.py", "requirements.txt",
-                 "README.md", "images/SOURCES.txt", "weights/imagenet_classes.txt", "weights/*.PROVENANCE.txt")
+CODE_PATTERNS = ("cnnvis/*.py", "bench/*.py", "bench/requirements.txt", "bench/results.json", "tools/*.py",
+                 "tests/*.py", "requirements.txt", "README.md", "images/SOURCES.txt", "weights/imagenet_classes.txt",
+                 "weights/*.PROVENANCE.txt", "weights/efficientnet_lite*.npz")
 
 
 def used_images(root=ROOT):
@@ -39,6 +44,24 @@ def used_images(root=ROOT):
             raise UserError(f"{path.relative_to(root)} is listed in images/SOURCES.txt but is not a JPEG file "
                             f"({kind or 'unreadable'}); the ZIP takes only real JPEG photos.")
     return paths
+
+
+def check_report(report):
+    """Refuse a report that is not a PDF, or that is not the one make_report.py built from the results still
+    beside it (they were deleted or remade since)."""
+    try:
+        reader = pypdf.PdfReader(report, strict=True)
+        pages, sources = len(reader.pages), (reader.metadata or {}).get("/Keywords")
+    except Exception as e:  # pypdf raises many kinds of error for a file that is no PDF, or a damaged one
+        raise UserError(f"{report} is not a readable PDF ({type(e).__name__}: {e}); make the report with "
+                        f"python make_report.py.") from None
+    changed = changed_sources(sources, report.parent)
+    if not pages or changed is None:
+        raise UserError(f"{report} was not built by make_report.py (it names no results); make the report with "
+                        f"python make_report.py.")
+    if changed:
+        raise UserError(f"{report} does not match the results beside it ({', '.join(changed)}: deleted, or made "
+                        f"again after the report was built); build it again with python make_report.py.")
 
 
 def submission_entries(stem, report_pdf, root=ROOT):
@@ -80,14 +103,16 @@ def write_zip(path, entries):
 def main():
     p = cli.Parser(description=__doc__.split("\n\n")[0])
     p.add_argument("--names", nargs="+", metavar="NAME", help="one or two student names (default: remembered)")
-    p.add_argument("--report-dir", type=Path, default=ROOT / "report", help="where the report PDF is")
-    p.add_argument("--dest", type=Path, default=ROOT, help="folder the ZIP is written to")
+    p.add_argument("--report-dir", type=cli.nonempty_path, default=ROOT / "report", help="where the report PDF is")
+    p.add_argument("--dest", type=cli.nonempty_path, default=ROOT, help="folder the ZIP is written to")
     args = p.parse_args()
     names = resolve_names(args.names)
+    cli.check_writable(args.dest, "--dest")
     stem = submission_name(names)
     report = args.report_dir / f"{stem}.pdf"
     if not report.is_file():
         raise UserError(f"the report {report} does not exist yet; make it first with python make_report.py.")
+    check_report(report)
     entries = submission_entries(stem, report)
     check_rules(stem, list(entries))
     path = write_zip(args.dest / f"{stem}.zip", entries)

@@ -2,12 +2,14 @@
 figures placed as vectors (svglib), formulas typeset by matplotlib's mathtext, and plain tables.
 
 One font family (DejaVu Sans, shipped with matplotlib and used in every figure) covers Greek letters and
-mathematical symbols, so text, tables, formulas and figures look alike.
+mathematical symbols, so text, tables, formulas and figures look alike; it also has Hebrew letters and Arabic
+letters in their joined forms, for the students' names.
 """
 import io
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
+import arabic_reshaper
 import matplotlib
 from matplotlib import pyplot as plt
 from reportlab.graphics import renderPDF
@@ -19,7 +21,9 @@ from reportlab.lib.units import cm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (Flowable, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table,
+                                TableStyle)
+from bidi import get_display
 from svglib.svglib import svg2rlg
 
 from cnnvis.files import atomic_path
@@ -62,15 +66,30 @@ STYLES = {
 }
 
 
+def visual(text):
+    """`text` in the order its characters are drawn, left to right. reportlab draws characters one after
+    another, so right-to-left words (Hebrew, Arabic) are reordered here by the Unicode bidirectional algorithm
+    (python-bidi), in a left-to-right line, after Arabic letters take their joined forms (arabic-reshaper).
+    Left-to-right text is returned unchanged."""
+    return get_display(arabic_reshaper.reshape(str(text)), base_dir="L")
+
+
 def escape(user_text):
-    """Text from a user, made safe for the markup of text(): it is shown as written, never read as markup."""
-    return xml_escape(str(user_text))
+    """Text from a user, made safe for the markup of text(): shown as written, in its reading order, never read
+    as markup."""
+    return xml_escape(visual(user_text))
+
+
+def names_markup(names):
+    """["Ada Lovelace", "Alan Turing"] -> "Ada Lovelace and Alan Turing" as markup, each name on one line: a
+    right-to-left name reordered for drawing would read wrong if split across two lines."""
+    return " and ".join(escape(name).replace(" ", "\xa0") for name in names)
 
 
 def unprintable(user_text):
     """The characters of `user_text` that the report's font has no glyph for, in order, without repeats."""
     glyphs = pdfmetrics.getFont("Sans").face.charToGlyph
-    return list(dict.fromkeys(ch for ch in user_text if not ch.isspace() and ord(ch) not in glyphs))
+    return list(dict.fromkeys(ch for ch in visual(user_text) if not ch.isspace() and ord(ch) not in glyphs))
 
 
 def text(markup, style="body"):
@@ -88,8 +107,33 @@ def figure(svg_path, caption, max_height=21 * cm):
     scale = min(TEXT_WIDTH / drawing.width, max_height / drawing.height)
     drawing.scale(scale, scale)
     drawing.width, drawing.height = drawing.width * scale, drawing.height * scale
-    drawing.hAlign = "CENTER"
-    return KeepTogether([drawing, text(caption, "caption")])
+    return Figure(drawing, text(caption, "caption"))
+
+
+class Figure(Flowable):
+    """A drawing above its caption that shrinks, to no less than SMALLEST of its size, to fit the rest of a
+    page: moved whole to the next page instead, a tall figure would leave this one half empty."""
+    SMALLEST = 0.7
+
+    def __init__(self, drawing, caption):
+        super().__init__()
+        self.drawing, self.caption, self.shrink = drawing, caption, 1.0
+
+    def wrap(self, width, height):
+        self.caption_height = self.caption.wrap(width, height)[1] + self.caption.style.spaceBefore
+        room = (height - self.caption_height) / self.drawing.height
+        self.shrink = min(room, 1.0) if room >= self.SMALLEST else 1.0
+        self.width, self.height = width, self.drawing.height * self.shrink + self.caption_height
+        return self.width, self.height
+
+    def getSpaceAfter(self):
+        return self.caption.style.spaceAfter
+
+    def draw(self):
+        self.caption.drawOn(self.canv, 0, 0)
+        self.canv.translate((self.width - self.drawing.width * self.shrink) / 2, self.caption_height)
+        self.canv.scale(self.shrink, self.shrink)
+        self.drawing.drawOn(self.canv, 0, 0)
 
 
 def formula(tex, size=11):
@@ -109,8 +153,9 @@ def formula(tex, size=11):
     return KeepTogether([Spacer(1, 2), drawing, Spacer(1, 5)])
 
 
-def table(header, rows, widths=None):
-    """A compact table with a shaded header row; cells may hold markup."""
+def table(header, rows, widths=None, lead_in=None):
+    """A compact table with a shaded header row; cells may hold markup. The sentence that introduces it
+    (`lead_in`, markup) is kept on the table's page."""
     data = [[Paragraph(f"<b>{h}</b>", STYLES["cell"]) for h in header]]
     data += [[Paragraph(str(c), STYLES["cell"]) for c in row] for row in rows]
     t = Table(data, colWidths=widths, repeatRows=1, hAlign="CENTER")
@@ -122,7 +167,7 @@ def table(header, rows, widths=None):
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]))
-    return KeepTogether([t, Spacer(1, 8)])
+    return KeepTogether(([text(lead_in)] if lead_in else []) + [t, Spacer(1, 8)])
 
 
 def page_break():
@@ -133,19 +178,20 @@ def space(height_cm):
     return Spacer(1, height_cm * cm)
 
 
-def build(path, story, title, author, footer):
-    """Write the PDF atomically: A4, 2 cm margins, `footer` and the page number on every page but the first."""
+def build(path, story, title, author, footer, keywords=""):
+    """Write the PDF atomically: A4, 2 cm margins, `footer` (plain text, not markup) and the page number on every
+    page but the first."""
 
     def decorate(canvas, doc):
         if doc.page > 1:
             canvas.setFont("Sans", 7.5)
             canvas.setFillColor(colors.HexColor("#55606e"))
-            canvas.drawString(2 * cm, 1.2 * cm, footer)
+            canvas.drawString(2 * cm, 1.2 * cm, visual(footer))
             canvas.drawRightString(A4[0] - 2 * cm, 1.2 * cm, f"page {doc.page}")
 
     with atomic_path(path) as tmp:
         doc = SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=1.8 * cm,
-                                bottomMargin=2 * cm, title=title, author=author)
+                                bottomMargin=2 * cm, title=title, author=author, keywords=keywords)
         doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
     return Path(path)
 

@@ -1,15 +1,22 @@
 """The deliverable: the submission rules the packager enforces, atomic writing, the report builder's
-message for missing results, and a report built from (small, made-up) results."""
+message for missing results, a report built from (small, made-up) results and read back, and a submission
+that runs when unpacked."""
 import argparse
+import json
+import re
 import shutil
 import subprocess
+import sys
+import unicodedata
 import zipfile
 
+import pypdf
 import pytest
 from matplotlib import pyplot as plt
 
 import make_report
 import make_submission
+from cnnvis import pdf
 from cnnvis.errors import UserError
 from cnnvis.files import atomic_path, write_json
 from cnnvis.imaging import save_figure
@@ -41,7 +48,8 @@ def test_packager_accepts_the_real_tree(entries, tmp_path):
     names = list(entries)
     make_submission.check_rules(STEM, names)
     assert f"{STEM}/q1_visualize.py" in names and f"{STEM}/images/chelsea.jpg" in names
-    assert not any("npz" in n or n.endswith(".npy") for n in names)  # weights are not shipped
+    assert f"{STEM}/weights/efficientnet_lite0.npz" in names and f"{STEM}/weights/efficientnet_lite1.npz" in names
+    assert not any(n.endswith(".npy") or ".sha256" in n for n in names)  # never AlexNet's weights
     path = make_submission.write_zip(tmp_path / f"{STEM}.zip", entries)
     with zipfile.ZipFile(path) as zf:
         assert sorted(zf.namelist()) == sorted(names) and zf.read(f"{STEM}.pdf") == b"%PDF-1.4 report"
@@ -155,20 +163,158 @@ def fake_results(out):
              ["q4", "q4_faithfulness"])
 
 
-def test_report_builds_with_every_section(tmp_path, monkeypatch):
+NAMES = ["שרה כהן", "Tom & <b>Jerry</b>"]  # a right-to-left name, and one with markup characters
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """The report, built once by make_report from the made-up results, for NAMES."""
+    out = tmp_path_factory.mktemp("out")
+    fake_results(out)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.argv", ["make_report.py", "--names", *NAMES, "--out", str(out), "--net", "efficientnet-lite0"])
+        patch.setattr(make_report, "remember", lambda names: None)
+        assert make_report.main() == 0
+    return out / f"{submission_name(NAMES)}.pdf"
+
+
+def page_texts(path):
+    """Each page's text as a reader gets it (pypdf: right-to-left words in reading order), without spaces:
+    readers place the space between a right-to-left and a left-to-right word on either side."""
+    return ["".join(page.extract_text().split()) for page in pypdf.PdfReader(path).pages]
+
+
+def test_report_builds_with_every_section(report):
+    text = "".join(page_texts(report))
+    assert len(page_texts(report)) >= 6
+    for expected in ("not by AlexNet", "1. The code", "(Q1)", "(Q2)", "(Q3)", "(Q4)", "6. Theoretical questions",
+                     "1.1 Receptive field", "9×9", "NP-completeness", "espresso", "PSNR", "Grad-CAM on both means",
+                     "0.100 vs 0.200"):
+        assert "".join(expected.split()) in text, expected
+
+
+def test_names_read_as_typed_in_their_own_direction_on_every_page(report):
+    """The Hebrew name right to left (reportlab alone draws it backwards), the other with its "<b>" and "&"
+    as typed, on the title page and in every footer (which once showed "&lt;b&gt;")."""
+    pages = page_texts(report)
+    assert all("שרהכהןandTom&<b>Jerry</b>" in page for page in pages), pages[0][:300]
+    assert not any("&lt;" in page or "&amp;" in page for page in pages)
+
+
+FRAME_HEIGHT = pdf.A4[1] - 3.8 * pdf.cm - 12  # a page's text frame: 1.8 and 2 cm margins, 6 pt padding each side
+
+
+def test_a_figure_that_nearly_fits_shrinks_onto_the_page_of_its_lead_in(tmp_path):
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot([1, 2, 3])
+    svg = save_figure(fig, tmp_path / "figure").with_suffix(".svg")
+    height = pdf.figure(svg, "Caption").wrap(pdf.TEXT_WIDTH, FRAME_HEIGHT)[1]
+    left = 0.85 * height  # the figure would move on whole and leave this much of the page empty
+    story = [pdf.space((FRAME_HEIGHT - left) / pdf.cm), pdf.figure(svg, "Caption of the figure."),
+             pdf.text("After the figure.")]
+    pdf.build(tmp_path / "f.pdf", story, title="t", author="a", footer="f")
+    first, *rest = page_texts(tmp_path / "f.pdf")
+    assert "Captionofthefigure." in first and not any("Captionofthefigure." in page for page in rest)
+
+
+def test_a_table_starts_on_the_page_of_the_sentence_that_introduces_it(tmp_path):
+    story = [pdf.space((FRAME_HEIGHT - 40) / pdf.cm),  # room for the lead-in's line, not for the table
+             pdf.table(["neuron", "value"], [["unit 1", "0.5"], ["unit 2", "0.7"]], lead_in="The values:")]
+    pdf.build(tmp_path / "t.pdf", story, title="t", author="a", footer="f")
+    pages = page_texts(tmp_path / "t.pdf")
+    assert [("Thevalues:" in page, "unit1" in page) for page in pages] == [(False, False), (True, True)]
+
+
+def test_arabic_names_are_joined_and_in_reading_order(tmp_path):
+    name = "محمد علي"
+    pdf.build(tmp_path / "a.pdf", [pdf.text(pdf.names_markup([name])), pdf.page_break(), pdf.text("page 2")],
+              title="t", author=name, footer=name)
+    for text in page_texts(tmp_path / "a.pdf"):
+        assert "محمدعلي" in unicodedata.normalize("NFKC", text)  # in reading order ...
+        assert "محمدعلي" not in text and any(0xFE70 <= ord(ch) <= 0xFEFF for ch in text)  # ... as joined letters
+
+
+def test_a_name_without_letters_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["make_report.py", "--names", "-", "--out", str(tmp_path)])
+    monkeypatch.setattr(make_report, "ensure_results", lambda args: pytest.fail("the questions ran"))
+    with pytest.raises(UserError, match="the name '-' has no letters"):
+        make_report.main()
+    assert not list(tmp_path.iterdir())
+
+
+def test_contradictory_network_flags_are_refused_before_anything_runs(tmp_path, monkeypatch):
+    (tmp_path / "junk").write_text("not weights")
+    monkeypatch.setattr("sys.argv", ["make_report.py", "--names", "Ada Lovelace", "--out", str(tmp_path / "out"),
+                                     "--net", "efficientnet-lite0", "--weights", str(tmp_path / "junk")])
+    monkeypatch.setattr(make_report, "ensure_results", lambda args: pytest.fail("the questions ran"))
+    with pytest.raises(UserError, match="cannot be combined with --net efficientnet-lite0"):
+        make_report.main()
+
+
+@pytest.mark.parametrize("damage, detail", [
+    (lambda results: [case.pop("psnr") for case in results["cases"]], "KeyError: 'psnr'"),
+    (lambda results: results.update(cases=[]), "ValueError: "),
+])
+def test_results_lacking_what_the_report_reads_are_named_with_their_command(damage, detail, tmp_path, monkeypatch):
     fake_results(tmp_path)
-    monkeypatch.setattr("sys.argv", ["make_report.py", "--names", "Ada Lovelace", "Alan Turing", "--out",
-                                     str(tmp_path), "--net", "efficientnet-lite0"])
+    path = tmp_path / "efficientnet-lite0" / "q3" / "results.json"
+    results = json.loads(path.read_text())
+    damage(results)
+    path.write_text(json.dumps(results))
+    monkeypatch.setattr("sys.argv", ["make_report.py", "--names", "Ada Lovelace", "--out", str(tmp_path), "--net",
+                                     "efficientnet-lite0"])
     monkeypatch.setattr(make_report, "remember", lambda names: None)
-    monkeypatch.setattr(make_report, "resolve_names", lambda given: resolve_names(given, tmp_path / "names.json"))
-    assert make_report.main() == 0
-    report = tmp_path / f"{STEM}.pdf"
-    data = report.read_bytes()
-    assert data.startswith(b"%PDF") and data.count(b"/Type /Page\n") + data.count(b"/Type /Page ") >= 6
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed; the PDF was built but its text is not checked")
-    text = subprocess.run(["pdftotext", str(report), "-"], capture_output=True, text=True).stdout
-    for expected in ("Ada Lovelace and Alan Turing", "not by AlexNet", "1. The code", "(Q1)", "(Q2)", "(Q3)",
-                     "(Q4)", "6. Theoretical questions", "1.1 Receptive field", "9×9", "NP-completeness",
-                     "espresso", "PSNR", "Grad-CAM on both means", "0.100 vs 0.200"):
-        assert expected in text, expected
+    with pytest.raises(UserError, match=re.escape(f"{path} lacks what the report reads ({detail}") + ".*"
+                       + re.escape(f"remake it with python q3_fool.py --out {tmp_path} --net efficientnet-lite0")):
+        make_report.main()
+    assert not list(tmp_path.glob("*.pdf"))
+
+
+def test_names_are_remembered_only_once_the_report_exists(tmp_path, monkeypatch):
+    monkeypatch.setattr(make_report, "QUESTIONS", {"q1": question_script(tmp_path, "q1.py", "return 1")})
+    monkeypatch.setattr("sys.argv", ["make_report.py", "--names", "Ada Lovelace", "--out", str(tmp_path / "out"),
+                                     "--net", "efficientnet-lite0"])
+    remembered = []
+    monkeypatch.setattr(make_report, "remember", remembered.append)
+    with pytest.raises(UserError, match="q1 could not be made"):
+        make_report.main()
+    assert remembered == []
+
+
+# --------------------------------------------------------------------------------------------------
+# The submission: only the report the results made, and it runs when unpacked
+# --------------------------------------------------------------------------------------------------
+def test_submission_takes_only_the_pdf_the_results_beside_it_made(report, tmp_path):
+    folder = shutil.copytree(report.parent, tmp_path / "out")
+    copy = folder / report.name
+    make_submission.check_report(copy)
+    copy.with_name("Ex2_Ada.pdf").write_text("not a pdf at all")
+    with pytest.raises(UserError, match="Ex2_Ada.pdf is not a readable PDF"):
+        make_submission.check_report(copy.with_name("Ex2_Ada.pdf"))
+    shutil.rmtree(folder / "efficientnet-lite0" / "q3")
+    with pytest.raises(UserError, match=re.escape(f"{copy} does not match the results beside it "
+                                                  "(efficientnet-lite0/q3/results.json: deleted, or made again")):
+        make_submission.check_report(copy)
+
+
+def test_submission_dest_that_is_a_file_is_refused_first(tmp_path, monkeypatch):
+    (tmp_path / "taken").write_text("a file")
+    monkeypatch.setattr("sys.argv", ["make_submission.py", "--names", "Ada Lovelace", "--report-dir", str(tmp_path),
+                                     "--dest", str(tmp_path / "taken")])
+    with pytest.raises(UserError, match="--dest .*taken is a file; give a folder"):
+        make_submission.main()
+
+
+def test_unpacked_submission_runs_a_question_end_to_end(tmp_path):
+    """The ZIP carries the bundled networks' weights, so a question runs in the unpacked copy as it is."""
+    report = tmp_path / "Ex2_X.pdf"
+    report.write_bytes(b"%PDF-1.4")
+    path = make_submission.write_zip(tmp_path / "Ex2_X.zip", make_submission.submission_entries("Ex2_X", report))
+    with zipfile.ZipFile(path) as zf:
+        zf.extractall(tmp_path / "unpacked")
+    run = subprocess.run([sys.executable, "q3_fool.py", "--image", "images/coffee.jpg", "--target", "ostrich",
+                          "--norm", "linf", "--out", str(tmp_path / "results")],
+                         cwd=tmp_path / "unpacked" / "Ex2_X", capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    results = json.loads(next((tmp_path / "results").rglob("results.json")).read_text())
+    assert results["network"] == "efficientnet-lite0" and results["cases"][0]["final_top_class"] == "ostrich"

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -447,7 +446,7 @@ def test_fetch_mistakes_are_named_not_blamed_on_the_internet(args, message, tmp_
 # --------------------------------------------------------------------------------------------------
 def test_names_are_escaped_and_unprintable_characters_named():
     assert pdf.escape("Ada <Lovelace> & co") == "Ada &lt;Lovelace&gt; &amp; co"
-    assert pdf.unprintable("Ada Lovelace Ωμέγα אבג") == []
+    assert pdf.unprintable("Ada Lovelace Ωμέγα אבג محمد") == []
     assert pdf.unprintable("李 小龙 Lee") == ["李", "小", "龙"]
 
 
@@ -471,21 +470,6 @@ def test_submission_does_not_remember_names_when_it_fails(tmp_path, monkeypatch)
     with pytest.raises(UserError, match="does not exist yet"):
         make_submission.main()
     assert saved == []
-
-
-def test_report_shows_names_as_written(tmp_path, monkeypatch):
-    import shutil
-    from test_deliverable import fake_results
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
-    fake_results(tmp_path)
-    monkeypatch.setattr(sys, "argv", ["make_report.py", "--names", "Ada <Lovelace>", "--out", str(tmp_path),
-                                      "--net", "efficientnet-lite0"])
-    monkeypatch.setattr(make_report, "remember", lambda names: None)
-    assert make_report.main() == 0
-    text = subprocess.run(["pdftotext", str(tmp_path / "Ex2_AdaLovelace.pdf"), "-"], capture_output=True,
-                          text=True).stdout
-    assert "Ada <Lovelace>" in text
 
 
 # --------------------------------------------------------------------------------------------------
@@ -524,24 +508,16 @@ def test_zip_takes_only_real_used_jpegs_and_no_hidden_or_stray_files(tmp_path):
         make_submission.submission_entries("Ex2_X", tmp_path / "r.pdf", root)
 
 
-def test_unpacked_zip_runs_a_script(tmp_path):
-    report = tmp_path / "Ex2_X.pdf"
-    report.write_bytes(b"%PDF-1.4")
-    path = make_submission.write_zip(tmp_path / "Ex2_X.zip", make_submission.submission_entries("Ex2_X", report))
-    with zipfile.ZipFile(path) as zf:
-        zf.extractall(tmp_path / "unpacked")
-    out = subprocess.run([sys.executable, "q3_fool.py", "--help"], cwd=tmp_path / "unpacked" / "Ex2_X",
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and "--min-prob" in out.stdout
-
-
 def test_long_image_name_and_another_working_directory(monkeypatch, capsys, tmp_path):
-    long_name = tmp_path / ("a" * 200 + ".jpg")
+    long_name = tmp_path / "my photos" / ("a" * 200 + ".jpg")  # a space too: the recorded command quotes it
+    long_name.parent.mkdir()
     long_name.write_bytes((ROOT / "images" / "coffee.jpg").read_bytes())
     monkeypatch.chdir(tmp_path)  # default photos and folders are found from anywhere
-    code, out, err = run_script(q4_heatmap, ["--image", long_name, "--block", "112", "--stride", "112",
-                                             "--out", tmp_path / "out"], monkeypatch, capsys)
+    args = ["--image", str(long_name), "--block", "112", "--stride", "112", "--out", str(tmp_path / "out")]
+    code, out, err = run_script(q4_heatmap, args, monkeypatch, capsys)
     assert code == 0, err
+    command = json.loads(next((tmp_path / "out").rglob("results.json")).read_text())["command"]
+    assert shlex.split(command) == ["python", "q4_heatmap.py", *args]  # runs again as written
     code, out, err = run_script(q4_heatmap, ["--block", "112", "--stride", "112", "--out", tmp_path / "out2"],
                                 monkeypatch, capsys)
     assert code == 0, err
