@@ -118,7 +118,7 @@ class Network:
     reason (why this network was chosen).
     """
 
-    def __init__(self, name, model, outputs, logits_layer, rgb_to_x, x_to_rgb, reason=""):
+    def __init__(self, name, model, outputs, logits_layer, rgb_to_x, x_to_rgb, reason="", any_size=None):
         self.name = name
         self.model = model
         self.layers = list(outputs)
@@ -131,6 +131,7 @@ class Network:
         self.x_to_rgb = x_to_rgb  # the inverse
         self._outputs = outputs
         self._submodels = {}
+        self._any_size = any_size  # () -> (model, outputs) for inputs of any side; None: only S×S
 
     def __repr__(self):
         return f"<Network {self.name}: {self.input_size}x{self.input_size}x3, layers {', '.join(self.layers)}>"
@@ -162,14 +163,28 @@ class Network:
         """x in input space (S×S×3 or N×S×S×3) -> uint8 RGB, rounded and clipped."""
         return np.clip(np.round(np.asarray(self.x_to_rgb(np.asarray(x, np.float32)))), 0, 255).astype(np.uint8)
 
-    def activations(self, x, layers=None):
-        """x: [N,S,S,3] in input space -> {layer: activation}; one forward pass, differentiable.
+    @property
+    def any_size(self):
+        """Whether the network also takes square inputs of other sides than S (a fully convolutional network
+        with a global pool does; AlexNet's fc6 needs exactly 6×6×256, so 227×227)."""
+        return self._any_size is not None
 
-        Only the part of the graph the requested layers need is run."""
+    def activations(self, x, layers=None):
+        """x: [N,S,S,3] in input space (or [N,s,s,3] of another side when `any_size`) -> {layer: activation};
+        one forward pass, differentiable. Only the part of the graph the requested layers need is run."""
         layers = tuple(self.layers if layers is None else [self.check_layer(l) for l in layers])
-        if layers not in self._submodels:
-            self._submodels[layers] = keras.Model(self.model.input, {l: self._outputs[l] for l in layers})
-        return self._submodels[layers](x, training=False)
+        side = x.shape[1]
+        key = (layers, side == self.input_size)
+        if key not in self._submodels:
+            if key[1]:
+                model, outputs = self.model, self._outputs
+            elif self.any_size:
+                with tf.init_scope():  # built eagerly even when first asked for inside a traced step
+                    model, outputs = self._any_size()
+            else:
+                raise UserError(f"{self.name} takes only {self.input_size}x{self.input_size} inputs, not {side}x{side}.")
+            self._submodels[key] = keras.Model(model.input, {l: outputs[l] for l in layers})
+        return self._submodels[key](x, training=False)
 
     def logits(self, x):
         return self.activations(x, [self.logits_layer])[self.logits_layer]
@@ -542,9 +557,15 @@ def bundled(variant, reason=""):
         raise UserError(f"{shown(lite.weights_file(variant))}, the weights of the bundled {variant}, is missing; copy "
                         f"weights/ from the project's repository, or put AlexNet's weights in weights/ "
                         f"(python alexnet.py --fetch).")
+
+    @functools.lru_cache(maxsize=1)
+    def any_size():  # the same network for inputs of any side, built when first asked for
+        model, outputs = lite.build(variant, any_size=True)
+        return lite.load_weights(model, lite.weights_file(variant)), outputs
+
     model, outputs = lite.build(variant)
     lite.load_weights(model, lite.weights_file(variant))
-    return Network(variant, model, outputs, "logits", lite.rgb_to_x, lite.x_to_rgb, reason)
+    return Network(variant, model, outputs, "logits", lite.rgb_to_x, lite.x_to_rgb, reason, any_size)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -37,8 +37,10 @@ def weights_file(variant):
     return WEIGHTS_DIR / f"{variant.replace('-', '_')}.npz"
 
 
-def build(variant="efficientnet-lite0"):
-    """The Keras model (weights not loaded) and its named outputs: stem, stage1..7, head, logits, prob."""
+def build(variant="efficientnet-lite0", any_size=False):
+    """The Keras model (weights not loaded) and its named outputs: stem, stage1..7, head, logits, prob.
+    any_size: accept square inputs of any side (the global pool makes the network indifferent to it), not
+    just the input size it was trained at."""
     repeats, input_size = VARIANTS[variant]
     L = keras.layers
 
@@ -62,7 +64,8 @@ def build(variant="efficientnet-lite0"):
             h = L.Add(name=f"{name}_add")([inputs, h])
         return h
 
-    x = L.Input((input_size, input_size, 3), name="x")
+    side = None if any_size else input_size
+    x = L.Input((side, side, 3), name="x")
     out = {"stem": conv_bn(x, 32, 3, 2, "stem")}
     h, channels, block = out["stem"], 32, 0
     for stage, ((kernel, stride, expand, out_channels), n) in enumerate(zip(STAGES, repeats), 1):
