@@ -10,11 +10,18 @@ function from the variables to rgb [N,S,S,3] in 0..255, and the Adam step size t
 - fourier: the image's 2-D spectrum per channel, scaled by 1/w before the inverse FFT (tf.signal), then
   decorrelated colour. Equal steps on every frequency then give a 1/w spectrum: the natural-image law
   is built into the variables instead of penalized (Olah et al. 2017, lucid's `fft_image`).
+- magnitude_constrained: the spectrum's magnitude is fixed to a natural-image magnitude A (the 1/w law, or
+  the mean magnitude of photos) and only its phase is optimized (Fel et al. 2023, MaCo). The law is then a
+  hard constraint: the optimizer can only choose *where* things are, never how much energy each frequency
+  gets, so it cannot pile up the fine texture that one network responds to and a person does not see.
 """
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from PIL import Image
 
 from cnnvis.quiet_tensorflow import tf
 
@@ -81,3 +88,137 @@ def fourier(n, size, rng, sd=0.01, lr=0.05, decay=1.0):
     init = rng.normal(0, sd, (n, 3, size, size // 2 + 1, 2)).astype(np.float32)
     return Parameterization(init, to_rgb, lr)
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Magnitude-constrained (phase-only) images, and the two natural magnitudes they are given
+# ---------------------------------------------------------------------------------------------
+PHOTOS = Path(__file__).resolve().parent.parent / "images"  # the project's own photos (images/SOURCES.txt)
+PHOTO_SIDE = 256  # photo spectra are measured on squares of this side (every bundled photo is larger)
+
+
+def frequency(size):
+    """|w| in cycles per image for the rfft2 bins [size, size//2+1] of a size×size image."""
+    return np.hypot(np.fft.fftfreq(size)[:, None] * size, np.fft.rfftfreq(size)[None, :] * size)
+
+
+def default_photos():
+    return tuple(sorted(PHOTOS.glob("*.jpg")))
+
+
+@functools.lru_cache(maxsize=4)
+def decorrelated_photos(photos, side=PHOTO_SIDE):
+    """The photos' square views (photo_squares) in the decorrelated colour space, mean removed per view:
+    [P,side,side,3] float. Through the sigmoid's first-order inverse, t = 4·(rgb/255 - ½)·C⁻ᵀ, not its exact
+    logit, which stretches nearly black and white pixels without bound and would make every photo look like
+    high-contrast noise; an image with these statistics has the photos' contrast and colours."""
+    rgb = photo_squares(photos, side).astype(np.float64)
+    t = 4 * (rgb / 255 - 0.5) @ np.linalg.inv(COLOUR_SQRT.T.astype(np.float64))
+    return t - t.mean(axis=(1, 2), keepdims=True)
+
+
+def photo_squares(photos, side=PHOTO_SIDE):
+    """Square views of each photo (the start, centre and end of its long side, and their mirror images),
+    resized to side×side: [P,side,side,3] uint8. Several views per photo average out one photo's layout."""
+    views = []
+    for path in photos:
+        with Image.open(path) as img:
+            img = img.convert("RGB")
+        width, height = img.size
+        short = min(width, height)
+        for offset in (0, (max(width, height) - short) // 2, max(width, height) - short):
+            box = (offset, 0, offset + short, short) if width >= height else (0, offset, short, offset + short)
+            square = img.crop(box).resize((side, side), Image.Resampling.LANCZOS)
+            views += [np.asarray(square), np.asarray(square)[:, ::-1]]
+    return np.stack(views)
+
+
+def photo_magnitude(size, photos=None):
+    """The mean rfft2 magnitude of natural photos in the decorrelated colour space: [3, size, size//2+1].
+
+    Measured on PHOTO_SIDE squares of the photos (default: every JPEG in images/) and read off at the same
+    frequency in cycles per pixel for a size×size image (a photo's spectrum keeps its shape when the scale
+    changes: the 1/w law is scale-invariant); the DC bin is zero. Its level is set by `natural_level`."""
+    photos = default_photos() if photos is None else tuple(photos)
+    # A Hann window first: a photo is not periodic, and the jump between its opposite borders would add a
+    # bright cross along the frequency axes that the photo does not have (and the images would get stripes).
+    hann = np.hanning(PHOTO_SIDE)
+    windowed = decorrelated_photos(photos) * (hann[:, None] * hann[None, :])[None, :, :, None]
+    full = np.abs(np.fft.fft2(windowed, axes=(1, 2))).mean(axis=0)  # [side, side, 3]
+    if size != PHOTO_SIDE:  # resample in cycles per pixel, on the centred grid so negative frequencies stay put
+        centred = np.fft.fftshift(full, axes=(0, 1))
+        full = np.fft.ifftshift(tf.image.resize(centred, (size, size), "bilinear").numpy(), axes=(0, 1))
+    magnitude = np.moveaxis(full[:, : size // 2 + 1], -1, 0).astype(np.float64)
+    magnitude[:, 0, 0] = 0.0
+    return natural_level(magnitude, size, photos)
+
+
+def one_over_w_magnitude(size, photos=None):
+    """The 1/w law itself: A_c(w) = a_c / w for each decorrelated channel c, [3, size, size//2+1], with the
+    level a_c of natural photos (`natural_level`); the DC bin is zero."""
+    w = frequency(size)
+    magnitude = np.where(w > 0, 1.0 / np.maximum(w, 1.0), 0.0)[None].repeat(3, axis=0)
+    return natural_level(magnitude, size, default_photos() if photos is None else tuple(photos))
+
+
+def natural_level(magnitude, size, photos):
+    """Scale each channel of an rfft2 magnitude [3, size, size//2+1] so that an image with it has the same
+    standard deviation per decorrelated channel as the photos (Parseval), whatever the phase."""
+    target = decorrelated_photos(photos).std(axis=(0, 1, 2))  # [3]
+    # Parseval over the full spectrum: the rfft half counts twice except the columns that are their own mirror.
+    weight = np.full(magnitude.shape[-1], 2.0)
+    weight[0] = 1.0
+    if size % 2 == 0:
+        weight[-1] = 1.0
+    std = np.sqrt((weight * magnitude ** 2).sum(axis=(1, 2))) / size ** 2
+    return (magnitude * (target / np.maximum(std, 1e-12))[:, None, None]).astype(np.float32)
+
+
+def self_mirrored_columns(size):
+    """The rfft2 columns that mirror onto themselves, F(-ky, kx) = conj F(ky, kx): kx = 0 and, for even S, S/2."""
+    return [0, size // 2] if size % 2 == 0 else [0]
+
+
+def real_image_magnitude(magnitude):
+    """A magnitude [..., S, S//2+1] that a real image can have: on the self-mirrored columns |F(-ky)| = |F(ky)|,
+    so those columns are averaged with their mirror (a photo's measured spectrum has this already; a resampled
+    one only nearly)."""
+    magnitude = np.array(magnitude, np.float32)
+    for column in self_mirrored_columns(magnitude.shape[-2]):
+        values = magnitude[..., column]
+        magnitude[..., column] = (values + np.roll(values[..., ::-1], 1, axis=-1)) / 2
+    return magnitude
+
+
+def real_image_phase(phase):
+    """Phase [..., S, S//2+1] made consistent with a real image. irfft2d treats the columns kx = 0 and (S
+    even) kx = S/2 as their own mirror images, F(-ky) = conj F(ky); keeping only the odd part of the phase
+    there, (φ(ky) - φ(-ky))/2, makes the image's rfft2 exactly A·e^{iφ}. Otherwise irfft2d would average
+    each such bin with its mirror, and the magnitude there would fall below A."""
+    size = phase.shape[-2]
+
+    def odd(column):
+        mirrored = tf.roll(tf.reverse(column, axis=[-1]), 1, axis=-1)  # column[-ky mod S]
+        return (column - mirrored) / 2
+
+    columns = [odd(phase[..., 0])[..., None], phase[..., 1:size // 2 + size % 2]]  # the others as they are
+    if size % 2 == 0:
+        columns.append(odd(phase[..., size // 2])[..., None])
+    return tf.concat(columns, axis=-1)
+
+
+def magnitude_constrained(n, magnitude, rng, lr=0.5):
+    """Phase-only image: variables φ [N,3,S,S//2+1] (random start, uniform), the image is the inverse real
+    FFT of magnitude·e^{iφ} per decorrelated channel, then decorrelated_to_rgb. `magnitude` [3,S,S//2+1]
+    (e.g. one_over_w_magnitude or photo_magnitude) never changes; lr is Adam's step in radians."""
+    magnitude = tf.constant(real_image_magnitude(magnitude))
+    size = int(magnitude.shape[1])
+
+    def to_rgb(phase):
+        phase = real_image_phase(phase)
+        spectrum = tf.complex(magnitude * tf.cos(phase), magnitude * tf.sin(phase))
+        image = tf.signal.irfft2d(spectrum, fft_length=[size, size])  # [N,3,S,S]
+        return decorrelated_to_rgb(tf.transpose(image, [0, 2, 3, 1]))
+
+    init = rng.uniform(-np.pi, np.pi, (n, 3, size, size // 2 + 1)).astype(np.float32)
+    return Parameterization(init, to_rgb, lr)

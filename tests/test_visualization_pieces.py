@@ -95,3 +95,97 @@ def test_judge_recognizes_photos_and_rates_right(judge):
     assert recognition_rate(rows) == 0.5
     assert recognition_rate([{"recognized": True}] * 3 + [{"recognized": False}]) == 0.75
     assert recognition_rate([]) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Magnitude-constrained (phase-only) images and random crops (MaCo)
+# ---------------------------------------------------------------------------------------------
+def decorrelated_spectrum(rgb):
+    """The inverse of the parameterization's last steps, independently in NumPy: rgb [N,S,S,3] in 0..255 ->
+    |rfft2| of each decorrelated channel, [N,3,S,S//2+1]."""
+    p = np.clip(np.asarray(rgb, np.float64) / 255, 1e-7, 1 - 1e-7)
+    t = np.log(p / (1 - p)) @ np.linalg.inv(param.COLOUR_SQRT.T.astype(np.float64))
+    return np.abs(np.fft.rfft2(np.moveaxis(t, -1, 1), axes=(2, 3)))
+
+
+@pytest.mark.parametrize("size", [64, 63])  # even and odd sides: the self-mirrored columns differ
+def test_magnitude_constrained_image_has_exactly_the_given_magnitude_for_any_phase(size):
+    rng = np.random.default_rng(1)
+    # Any magnitude a real image can have: the 1/w law with random ripples, symmetric where a real image's is.
+    magnitude = param.real_image_magnitude(param.one_over_w_magnitude(size) * rng.uniform(0.5, 1.5, (3, size, size // 2 + 1)))
+    magnitude[:, 0, 0] = 0.0
+    p = param.magnitude_constrained(3, magnitude, rng)
+    for phase in (p.init, rng.normal(0, 10, p.init.shape).astype(np.float32)):  # its start, and any other phase
+        rgb = p.to_rgb(tf.constant(phase)).numpy()
+        np.testing.assert_allclose(decorrelated_spectrum(rgb), np.broadcast_to(magnitude, (3, *magnitude.shape)),
+                                   rtol=1e-3, atol=1e-3 * magnitude.max())
+
+
+def test_a_magnitude_is_made_one_a_real_image_can_have():
+    magnitude = np.random.default_rng(2).uniform(0, 1, (3, 8, 5))
+    fixed = param.real_image_magnitude(magnitude)
+    for column in (0, 4):  # kx = 0 and, for this even side, kx = S/2: |F(-ky)| = |F(ky)|
+        np.testing.assert_allclose(fixed[:, 1:, column], fixed[:, :0:-1, column], rtol=1e-6)
+    np.testing.assert_array_equal(fixed[:, :, 1:4], magnitude[:, :, 1:4].astype(np.float32))  # the rest unchanged
+
+
+def test_natural_magnitudes_have_the_photos_level_and_the_laws_slope():
+    photos_std = param.decorrelated_photos(param.default_photos()).std(axis=(0, 1, 2))
+    for make, (low, high) in ((param.one_over_w_magnitude, (-1.15, -0.85)), (param.photo_magnitude, (-1.6, -1.0))):
+        magnitude = make(256)
+        p = param.magnitude_constrained(4, magnitude, np.random.default_rng(0))
+        rgb = p.to_rgb(tf.constant(p.init)).numpy()
+        t = np.log(rgb / (255 - rgb)) @ np.linalg.inv(param.COLOUR_SQRT.T.astype(np.float64))
+        np.testing.assert_allclose(t.std(axis=(1, 2)).mean(axis=0), photos_std, rtol=0.02)  # Parseval: any phase
+        slopes = [q2_fourier.spectral_slope(np.round(img).astype(np.uint8)) for img in rgb]
+        assert all(low <= s <= high for s in slopes), (make.__name__, slopes)
+
+
+def test_crop_boxes_land_where_their_parameters_say():
+    exact = transforms.crop_boxes(2, 3, SEED, 0.4, centre_sd=0.0, size_sd=0.0).numpy()
+    np.testing.assert_allclose(exact, np.tile([0.3, 0.3, 0.7, 0.7], (6, 1)), atol=1e-6)
+    boxes = transforms.crop_boxes(1, 4000, SEED, 0.25).numpy()
+    centres, sides = (boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2] - boxes[:, 0]
+    np.testing.assert_allclose(centres.mean(axis=0), 0.5, atol=0.01)
+    np.testing.assert_allclose(centres.std(axis=0), 0.15, atol=0.01)
+    assert sides.mean() == pytest.approx(0.25, abs=0.005) and sides.std() == pytest.approx(0.05, abs=0.005)
+    np.testing.assert_allclose(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1], atol=1e-6)  # square
+
+
+def test_random_crops_show_each_image_its_own_region_and_shrink_over_the_run():
+    # Two 100×100 images whose pixel value encodes its own row, column and image: a crop's corners tell
+    # where it was taken from.
+    rows, cols = np.meshgrid(np.arange(100.0), np.arange(100.0), indexing="ij")
+    images = tf.constant(np.stack([np.stack([rows, cols, np.full_like(rows, k)], -1) for k in (0, 1)]), tf.float32)
+    crops = transforms.random_crops(3, 9, start=0.5, end=0.1, centre_sd=0.0, size_sd=0.0)
+    early, late = crops(images, SEED, 0.0).numpy(), crops(images, SEED, 1.0).numpy()
+    assert early.shape == late.shape == (6, 9, 9, 3)
+    np.testing.assert_array_equal(early[:, 0, 0, 2], [0, 0, 0, 1, 1, 1])  # image-major: 3 crops of each image
+    # TensorFlow puts a box's edge y at y·(side - 1): 0.25..0.75 of 100 pixels spans rows 24.75..74.25.
+    np.testing.assert_allclose(early[0, [0, -1], 0, 0], [24.75, 74.25], atol=0.01)  # side 50% about the centre
+    np.testing.assert_allclose(late[0, [0, -1], 0, 0], [44.55, 54.45], atol=0.01)   # side 10% at the run's end
+
+
+def test_crop_and_resize_is_tensorflows_with_a_gradient_that_repeats_exactly():
+    rgb = tf.Variable(tf.random.stateless_uniform([2, 60, 60, 3], [1, 2], 0, 255))
+    boxes = tf.constant([[0.1, 0.2, 0.6, 0.7], [-0.2, -0.1, 0.5, 0.6], [0.3, 0.3, 0.35, 0.35],
+                         [0.5, 0.4, 1.2, 1.1]], tf.float32)  # two crops of each image, two reaching past its border
+    ours = transforms.crop_and_resize(rgb, boxes, 2, 17)
+    reference = tf.image.crop_and_resize(rgb, boxes, [0, 0, 1, 1], [17, 17], extrapolation_value=transforms.GREY)
+    np.testing.assert_allclose(ours, reference, atol=2e-3)
+    weights = tf.random.stateless_normal([4, 17, 17, 3], [3, 4])
+
+    def gradient(crop):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(crop() * weights)
+        return tape.gradient(loss, rgb).numpy()
+
+    np.testing.assert_allclose(gradient(lambda: transforms.crop_and_resize(rgb, boxes, 2, 17)), gradient(
+        lambda: tf.image.crop_and_resize(rgb, boxes, [0, 0, 1, 1], [17, 17], extrapolation_value=transforms.GREY)),
+        atol=1e-3)
+    # Big enough for TensorFlow's own gradient to differ between repeats in about one of four.
+    rgb = tf.Variable(tf.random.stateless_uniform([2, 160, 160, 3], [5, 6], 0, 255))
+    boxes, weights = transforms.crop_boxes(2, 8, SEED, 0.4), tf.random.stateless_normal([16, 64, 64, 3], [7, 8])
+    first = gradient(lambda: transforms.crop_and_resize(rgb, boxes, 8, 64))
+    for _ in range(10):
+        np.testing.assert_array_equal(gradient(lambda: transforms.crop_and_resize(rgb, boxes, 8, 64)), first)
