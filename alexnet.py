@@ -183,8 +183,15 @@ class Network:
                     model, outputs = self._any_size()
             else:
                 raise UserError(f"{self.name} takes only {self.input_size}x{self.input_size} inputs, not {side}x{side}.")
-            self._submodels[key] = keras.Model(model.input, {l: outputs[l] for l in layers})
-        return self._submodels[key](x, training=False)
+            submodel = keras.Model(model.input, {l: outputs[l] for l in layers})
+            side = self.input_size if key[1] else None
+            # Called eagerly (judging, measuring saved images), a Keras model runs op by op from Python; traced
+            # once per layer set, each such call is one graph call.
+            traced = tf.function(lambda x: submodel(x, training=False), autograph=False,
+                                 input_signature=[tf.TensorSpec([None, side, side, 3], tf.float32)])
+            self._submodels[key] = (submodel, traced)
+        submodel, traced = self._submodels[key]
+        return submodel(x, training=False) if tf.inside_function() else traced(tf.convert_to_tensor(x, tf.float32))
 
     def logits(self, x):
         return self.activations(x, [self.logits_layer])[self.logits_layer]

@@ -93,10 +93,44 @@ def quantize(rgb):
 
 
 @dataclass(frozen=True)
-class Method:
-    """One way of making a visualization: the parameterization (pixels, decorrelated or fourier; see
-    cnnvis.param), the priors, and whether random transformations are applied before every step.
+class Crops:
+    """MaCo's robustness (Fel et al. 2023): the image is a canvas×canvas picture, and every step scores
+    `count` random square crops of it, resized to resolution×resolution, their mean side shrinking over the
+    run from `start` to `end` of the canvas, plus noise of `noise` grey levels. The picture made is the whole
+    canvas. The defaults were chosen by blind naming against seconds on the bundled network (README): a
+    network that takes any input side sees the crops at 128 pixels, a third of the cost of its 224."""
+    count: int = 8
+    canvas: int = 320
+    resolution: int = 128
+    start: float = 0.5
+    end: float = 0.05
+    noise: float = 10.0
 
+    @staticmethod
+    def side(net, resolution):
+        """The side the network sees crops at: `resolution` if it takes any side, else its input side."""
+        return resolution if net.any_size else net.input_size
+
+    def transform(self, net):
+        return transforms.compose(
+            transforms.random_crops(self.count, self.side(net, self.resolution), self.start, self.end),
+            transforms.noise(self.noise))
+
+    def describe(self):
+        return (f"{self.count} random crops a step of a {self.canvas}-pixel canvas, their side shrinking "
+                f"{self.start:.0%} → {self.end:.0%} of it, resized to {self.resolution} pixels (to the input side "
+                f"for a fixed-size network), noise {self.noise:g} grey levels")
+
+
+@dataclass(frozen=True)
+class Method:
+    """One way of making a visualization: the parameterization (see cnnvis.param), the priors, and which
+    random transformations are applied before every step.
+
+    param: pixels, decorrelated, fourier, or magnitude (phase only; `magnitude` names the fixed spectrum:
+    "1/w", the law itself, or "photos", the mean spectrum of the bundled photos).
+    robust: lucid's pad, jitter, scale and rotation (cnnvis.transforms.robust).
+    crops: MaCo's random crops of a larger canvas (Crops), or None.
     lr: Adam's first step size; None takes the parameterization's own (4 grey levels for pixels).
     share: the fraction of a run's steps this method takes (pixel methods without transformations settle
     in far fewer steps than robust ones, and the main command has a time budget)."""
@@ -105,39 +139,65 @@ class Method:
     robust: bool = False
     lr: float = None
     share: float = 1.0
+    magnitude: str = None
+    crops: Crops = None
 
     def steps(self, steps):
         return max(1, round(steps * self.share))
 
+    def size(self, net):
+        """The side of the image being optimized."""
+        return self.crops.canvas if self.crops else net.input_size
+
     def parameterization(self, n, size, seed):
         rng = np.random.default_rng(seed)
+        lr = {"lr": self.lr} if self.lr else {}
         if self.param == "pixels":
             init = GREY + np.repeat(rng.normal(0, 8, (n, size, size, 1)), 3, axis=-1)
             return param.pixels(init, self.lr or 4.0)
+        if self.param == "magnitude":
+            magnitude = {"1/w": param.one_over_w_magnitude, "photos": param.photo_magnitude}[self.magnitude](size)
+            return param.magnitude_constrained(n, magnitude, rng, **lr)
         make = {"decorrelated": param.decorrelated, "fourier": param.fourier}[self.param]
-        return make(n, size, rng, **({"lr": self.lr} if self.lr else {}))
+        return make(n, size, rng, **lr)
+
+    def transform(self, net):
+        """What the network sees of the image at each step: rgb [N,S,S,3] -> rgb [N·views,s,s,3], or None
+        for the image itself."""
+        if self.crops:
+            return self.crops.transform(net)
+        if self.robust:
+            robust = transforms.robust()
+            return lambda rgb, seed, progress: transforms.fit(robust(rgb, seed, progress), net.input_size)
+        return None
+
+    def views(self):
+        """How many views of each image the network scores at every step."""
+        return self.crops.count if self.crops else 1
 
     def describe(self):
-        return {"parameterization": self.param, "regularizers": self.reg.describe(),
-                "transforms": "pad 12, jitter 8, scale 0.9-1.1, rotate ±10°, jitter 4" if self.robust else None}
+        return {"parameterization": self.param + (f" ({self.magnitude})" if self.magnitude else ""),
+                "regularizers": self.reg.describe(),
+                "transforms": (self.crops.describe() if self.crops else
+                               "pad 12, jitter 8, scale 0.9-1.1, rotate ±10°, jitter 4" if self.robust else None)}
 
 
 def optimize(net, parameterization, task_loss, reg=Regularizers(), transform=None, steps=200, seed=0, prior=None,
              desc="optimizing"):
     """Adam on the variables of `parameterization` (cnnvis.param), minimizing per image
     task_loss(x) + reg.l2·image_norm(rgb) + prior(rgb), where x is the network's view of the image after
-    `transform` (cnnvis.transforms; None: the image as it is). With pixel variables the Yosinski operations
-    follow each step.
+    `transform` (cnnvis.transforms, ending at a side the network takes; None: the image as it is). With
+    pixel variables the Yosinski operations follow each step.
 
-    task_loss: x [N,S,S,3] in input space -> [N]; prior: rgb -> [N] or None.
-    Returns the optimized rgb [N,S,S,3] as float32 numpy, judged without any transformation."""
+    task_loss: x [N·V,s,s,3] in input space (V views of each image, image-major) -> [N];
+    prior: rgb -> [N] or None. Returns the optimized rgb [N,S,S,3] as float32 numpy."""
     variables = tf.Variable(tf.convert_to_tensor(parameterization.init, tf.float32))
     # The step size decays (cosine) to 5% by the last step, so the image settles instead of oscillating.
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(parameterization.lr, steps, alpha=0.05))
     optimizer.build([variables])  # its slots exist before tracing, so the step is traced once, not again
     shifts = np.random.default_rng(seed).integers(-reg.jitter, reg.jitter + 1, size=(steps, 2))
 
-    @tf.function
+    @tf.function(autograph=False)  # no tensor-dependent Python control flow here; tracing is 1-2 s quicker
     def step(shift, i):
         with tf.GradientTape() as tape:
             rgb = parameterization.to_rgb(variables)
@@ -146,7 +206,7 @@ def optimize(net, parameterization, task_loss, reg=Regularizers(), transform=Non
             seen = rgb + tf.stop_gradient(quantize(rgb) - rgb)
             seen = jitter(seen, shift) if reg.jitter else seen
             if transform is not None:
-                seen = transforms.fit(transform(seen, tf.stack([seed, i])), net.input_size)
+                seen = transform(seen, tf.stack([seed, i]), tf.cast(i - 1, tf.float32) / max(steps - 1, 1))
             loss = task_loss(net.rgb_to_x(seen)) + reg.l2 * image_norm(rgb)
             if prior is not None:
                 loss += prior(rgb)
@@ -215,14 +275,17 @@ def neuron_values(net, x, neurons):
     """x [N,S,S,3] with one image per neuron -> [N] values of neuron i on image i. Each image goes only as
     deep as its own neuron's layer (an image for conv1 never runs conv2…fc8), which makes Q1's step across
     all layers about a third cheaper than one pass of the whole batch to the deepest layer."""
-    values = [None] * len(neurons)
+    indices, values = [], []
     for layer in dict.fromkeys(n.layer for n in neurons):
         members = [i for i, n in enumerate(neurons) if n.layer == layer]
         batch = x if len(members) == len(neurons) else tf.gather(x, members)
         activation = net.activations(batch, [layer])[layer]
-        for k, i in enumerate(members):
-            values[i] = neurons[i].value(activation[k])
-    return tf.stack(values)
+        indices.append(members)
+        if activation.shape.rank == 2:  # fc units: one gather, not one op per image (MaCo scores many crops)
+            values.append(tf.gather(activation, [neurons[i].unit for i in members], batch_dims=1))
+        else:
+            values.append(tf.stack([neurons[i].value(activation[k]) for k, i in enumerate(members)]))
+    return tf.dynamic_stitch(indices, values)
 
 
 def visualize(net, neurons, targets=None, method=Method(), steps=200, seed=0, prior=None, desc=None):
@@ -233,20 +296,29 @@ def visualize(net, neurons, targets=None, method=Method(), steps=200, seed=0, pr
     the priors still shape the image. Without a target, -a is minimized."""
     check_neurons(net, neurons)
     targets = [None] * len(neurons) if targets is None else list(targets)
-    has_target = tf.constant([t is not None for t in targets])
-    target = tf.constant([0.0 if t is None else float(t) for t in targets])
+    views = method.views()
+    has_target = tf.constant([t is not None for t in targets for _ in range(views)])
+    target = tf.constant([0.0 if t is None else float(t) for t in targets for _ in range(views)])
     scale = 0.1 * tf.maximum(tf.abs(target), 1.0)
+    each_view = [n for n in neurons for _ in range(views)]
 
     def task_loss(x):
-        a = neuron_values(net, x, neurons)
-        return tf.where(has_target, tf.square((a - target) / scale), -a)
+        a = neuron_values(net, x, each_view)
+        loss = tf.where(has_target, tf.square((a - target) / scale), -a)
+        return tf.reduce_mean(tf.reshape(loss, [len(neurons), views]), axis=1)  # each image: mean of its views
 
-    return optimize(net, method.parameterization(len(neurons), net.input_size, seed), task_loss, method.reg,
-                    transforms.robust() if method.robust else None, method.steps(steps), seed, prior,
+    return optimize(net, method.parameterization(len(neurons), method.size(net), seed), task_loss, method.reg,
+                    method.transform(net), method.steps(steps), seed, prior,
                     desc=desc or f"visualizing {len(neurons)} neurons")
 
 
+def seen_whole(net, rgb_uint8):
+    """Images as saved (8-bit, any square side) -> x [N,S,S,3]: each seen whole at the network's input size
+    (a canvas larger than the input is resized to it)."""
+    seen = np.stack([net.resize_to_input(np.asarray(img, np.uint8)) for img in rgb_uint8])
+    return net.rgb_to_x(seen.astype(np.float32))
+
+
 def achieved(net, rgb_uint8, neurons):
-    """The neurons' values on images as saved (8-bit): [N] numpy."""
-    x = net.rgb_to_x(np.asarray(rgb_uint8, np.float32))
-    return neuron_values(net, x, neurons).numpy()
+    """The neurons' values on images as saved, each seen whole (seen_whole): [N] numpy."""
+    return neuron_values(net, seen_whole(net, rgb_uint8), neurons).numpy()

@@ -130,21 +130,32 @@ def fake_results(out):
     unit = {"layer": "stage3", "unit": 1, "position": "centre", "label": "stage3 #1", "steps": 5, "seed": 0,
             "regularizers": {"l2": 1.0}, "image_file": "x.png"}
     logit = {**unit, "layer": "logits", "unit": 9, "label": "logits #9 (ostrich)", "judge_top1": "ostrich"}
-    fake_set(out, "q1", {"recognition_rate": {"L2": 0.0, "Yosinski": 0.0, "robust": 1.0}, "units": [
-        {**unit, "variant": "L2", "target": None, "achieved": 9.5},
-        {**unit, "variant": "Yosinski", "target": None, "achieved": 4.5, "regularizers": {"jitter": 8}},
-        {**unit, "variant": "robust", "target": None, "achieved": 3.5},
-        {**logit, "variant": "L2", "target": None, "achieved": 40.0, "recognized": False, "judge_top1": "kite"},
-        {**logit, "variant": "Yosinski", "target": None, "achieved": 30.0, "recognized": False, "judge_top1": "kite"},
-        {**logit, "variant": "robust", "target": None, "achieved": 20.0, "recognized": True},
-        {**unit, "variant": "target", "target": 2.0, "achieved": 2.01}]}, ["q1_layers_1"])
-    methods = ("image-norm prior", "1/w term", "1/w term + robustness", "Fourier parameterization")
+    fake_set(out, "q1", {"recognition_rate": {"L2": 0.0, "Yosinski": 0.0, "robust": 1.0}, "class_method": {},
+                         "units": [
+        {**unit, "variant": "L2", "shown_as": "L2", "target": None, "achieved": 9.5},
+        {**unit, "variant": "Yosinski", "shown_as": "Yosinski", "target": None, "achieved": 4.5,
+         "regularizers": {"jitter": 8}},
+        {**unit, "variant": "robust", "shown_as": "robust", "target": None, "achieved": 3.5},
+        {**logit, "variant": "L2", "shown_as": "L2", "target": None, "achieved": 40.0, "recognized": False,
+         "judge_top1": "kite"},
+        {**logit, "variant": "Yosinski", "shown_as": "Yosinski", "target": None, "achieved": 30.0, "recognized": False,
+         "judge_top1": "kite"},
+        {**logit, "variant": "robust", "shown_as": "magnitude-constrained", "target": None, "achieved": 20.0,
+         "recognized": True},
+        {**unit, "variant": "target", "shown_as": "target", "target": 2.0, "achieved": 2.01}]}, ["q1_layers_1"])
+    methods = ("image-norm prior", "1/w term", "1/w term + robustness", "Fourier parameterization",
+               "magnitude-constrained", "magnitude-constrained, 1/w law")
+    canvas = {"centre_recognized": True, "centre_judge_top1": "ostrich", "centre_judge_prob_of_class": 0.8}
     fake_set(out, "q2", {"fourier_weight": 30.0, "fourier_size": 64, "l2": 1.0, "steps": 5, "reference_slope": -1.3,
-                         "recognition_rate": {m: r for m, r in zip(methods, (0.0, 0.0, 1.0, 1.0))}, "classes": [
+                         "default_method": methods[4], "compared_method": methods[5],
+                         "crops": {"count": 2, "canvas": 64, "resolution": 32, "start": 0.5, "end": 0.05, "noise": 10},
+                         "recognition_rate": {m: r for m, r in zip(methods, (0.0, 0.0, 1.0, 1.0, 0.0, 1.0))},
+                         "centre_recognition_rate": {m: 1.0 for m in methods[4:]}, "classes": [
         {"class_index": 9, "class_name": "ostrich", "method": m, "target_logit": None, "logit": 29.9, "steps": 5,
          "prob": 0.99, "top_class": "ostrich", "spectral_slope": s, "image_file": "y.png", "recognized": r == 1.0,
-         "judge_top1": "ostrich" if r else "kite", "judge_prob_of_class": r * 0.9}
-        for m, s, r in zip(methods, (0.02, -1.1, -1.0, -1.0), (0.0, 0.0, 1.0, 1.0))]}, ["q2_classes_1", "q2_spectra"])
+         "judge_top1": "ostrich" if r else "kite", "judge_prob_of_class": r * 0.9, **(canvas if "magn" in m else {})}
+        for m, s, r in zip(methods, (0.02, -1.1, -1.0, -1.0, -1.3, -1.1), (0.0, 0.0, 1.0, 1.0, 0.0, 1.0))]},
+             ["q2_classes_1", "q2_sources", "q2_spectra"])
     fake_set(out, "q3", {"min_prob": 0.98, "step": 0.5, "rung": 10, "cases": [
         {"image": "images/coffee.jpg", "original_class": "espresso", "original_index": 967, "original_prob": 0.83,
          "target_class": "ostrich", "target_index": 9, "target_prob_before": 1e-6, "final_prob": 0.981,

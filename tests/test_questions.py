@@ -15,8 +15,9 @@ import q3_fool
 import q4_heatmap
 from cnnvis.errors import UserError
 from conftest import ROOT, read_rgb
+from test_visualization_pieces import decorrelated_spectrum
 from cnnvis.imaging import read_image
-from cnnvis.optimize import Method, Neuron, Regularizers, visualize
+from cnnvis.optimize import Crops, Method, Neuron, Regularizers, visualize
 from cnnvis.quiet_tensorflow import tf
 
 
@@ -64,6 +65,15 @@ def test_q1_is_deterministic_per_seed(lite0):
     c = visualize(lite0, neurons, None, method, steps=6, seed=4)
     np.testing.assert_array_equal(a, b)
     assert np.abs(a - c).max() > 1
+
+
+def test_receptive_fields_are_where_the_geometry_puts_them(lite0):
+    boxes = q1_visualize.receptive_field_boxes(lite0, [Neuron("stem", 3), Neuron("stage1", 0), Neuron("logits", 9),
+                                                       Neuron("stem", 5, (0, 0))])
+    assert boxes[("stem", "centre")] == (112, 115, 112, 115)  # 3×3 stride 2, TF's 'same': rows 2i .. 2i+2
+    assert boxes[("stem", (0, 0))] == (0, 3, 0, 3)  # the corner too: 'same' pads this stride only after
+    assert boxes[("stage1", "centre")] == (110, 117, 110, 117)  # then a 3×3 depthwise: stem rows i-1 .. i+1
+    assert boxes[("logits", "centre")] == (0, 224, 0, 224)
 
 
 def test_q1_yosinski_operations_do_what_they_say():
@@ -151,6 +161,54 @@ def test_q2_fourier_prior_gives_natural_spectrum(lite0):
     img = np.clip(np.round(rgb[0]), 0, 255).astype(np.uint8)
     assert -1.6 <= q2_fourier.spectral_slope(img) <= -0.8
     assert optimize.achieved(lite0, img[None], neurons)[0] > 25
+
+
+def small_maco(magnitude="1/w", canvas=64, crops=2, resolution=64):
+    """The magnitude-constrained method, small enough for a test."""
+    return Method("magnitude", Regularizers(l2=0.0), magnitude=magnitude,
+                  crops=Crops(count=crops, canvas=canvas, resolution=resolution))
+
+
+def test_q2_maco_optimizes_only_the_phase_and_raises_the_class(lite0):
+    """After optimizing, the image's spectrum is still exactly the fixed magnitude (gradients reached the phase
+    only), the image differs from its random start, and the class logit rose on the image as saved."""
+    neurons = [Neuron(lite0.logits_layer, 9), Neuron(lite0.logits_layer, 1)]
+    method = small_maco("photos", canvas=96, crops=4, resolution=96)
+    start = method.parameterization(2, 96, 0)
+    before = start.to_rgb(tf.constant(start.init)).numpy()
+    after = visualize(lite0, neurons, None, method, steps=24, seed=0)
+    np.testing.assert_allclose(decorrelated_spectrum(after), decorrelated_spectrum(before), rtol=2e-3,
+                               atol=2e-3 * decorrelated_spectrum(before).max())
+    assert np.abs(after - before).mean() > 5  # the phase moved
+    start_logit, end_logit = (optimize.achieved(lite0, np.round(rgb).astype(np.uint8), neurons)
+                              for rgb in (before, after))
+    assert (end_logit > start_logit + 1).all(), (start_logit, end_logit)
+
+
+def test_q2_maco_is_deterministic_per_seed(lite0):
+    neurons = [Neuron(lite0.logits_layer, 9)]
+    a, b, c = (visualize(lite0, neurons, None, small_maco(), steps=3, seed=seed) for seed in (0, 0, 1))
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).mean() > 1
+
+
+def test_q2_maco_runs_on_alexnet_at_its_only_input_size(synthetic_params):
+    import alexnet
+    net = alexnet.alexnet_from_params(synthetic_params, "synthetic weights for a test")
+    assert not net.any_size
+    neurons = [Neuron("fc8", 9), Neuron("fc8", 130)]
+    rgb = visualize(net, neurons, None, small_maco(canvas=256, resolution=128), steps=2, seed=0)
+    assert rgb.shape == (2, 256, 256, 3) and np.isfinite(rgb).all()  # the crops were shown at 227, not 128
+    with pytest.raises(UserError, match="takes only 227x227"):
+        net.activations(tf.zeros([1, 128, 128, 3]))
+
+
+def test_q2_crop_resolution_is_refused_for_alexnet_in_one_sentence(synthetic_params, monkeypatch, capsys, tmp_path):
+    import alexnet
+    net = alexnet.alexnet_from_params(synthetic_params, "synthetic weights for a test")
+    monkeypatch.setattr(cli, "load_network", lambda args: net)
+    code, out, err = run_script(q2_fourier, ["--crop-resolution", "96", "--out", tmp_path], monkeypatch, capsys)
+    assert code == 2 and err.count("\n") == 1 and "--crop-resolution 96: alexnet takes only 227x227" in err
 
 
 def test_q2_unknown_class_suggests_nearest(monkeypatch, capsys, tmp_path):
