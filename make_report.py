@@ -331,8 +331,8 @@ def q1_section(results):
             "low-contrast images. The robust method makes every unit show structure: oriented edges and colour "
             "gratings in the first layers, textures and repeated parts in the middle, object parts for the "
             "deepest units, and for the classes the objects themselves" + (
-                f" — viewers who were not told the classes named {q1_named['top1']} of {q1_named['images']} of "
-                "these class images at the first guess (bench/blind_naming.json)" if q1_named else "") +
+                f" — viewers who were not told the classes named {q1_named['top1']} of the {q1_named['images']} "
+                "class images at the first guess (bench/blind_naming.json)" if q1_named else "") +
             ". Receptive fields grow with depth, from a few pixels in the first "
             "layer to the whole image in the deepest ones. Target activations are reached closely because the "
             "target term is weighed against the prior at a 10% scale of the target.")]
@@ -460,12 +460,26 @@ def q2_section(results):
             + f"The sibling judge recognizes fewer of the whole canvases ({rate[default]:.0%}) than of their "
             f"central halves ({centre[default]:.0%}): a canvas holds the object in the middle and a natural-"
             "looking background around it, as a photo does, and a classifier shown the whole of it at its input "
-            "size sees the object small. Between the two sources, the photos' spectrum falls off a little faster "
-            f"than 1/w at high frequencies (slopes {span[default]} against {span[law]}), so its images carry less "
-            "fine detail and read more cleanly"
-            + (f"; people named {named(default)} against {named(law)}" if human.get(default) and human.get(law)
-               else "") + ". It is the default answer; the 1/w law alone is the assignment's statement and "
-            "is nearly as good, which is the point: the law, enforced, is what makes the picture.")]
+            "size sees the object small. <b>Which source.</b> The photos' spectrum falls off a little faster than "
+            f"1/w at high frequencies (slopes {span[default]} against {span[law]}), so its images carry less fine "
+            "detail; on the classes both were made for (Figure "
+            f"{n + len(q2['figures']) - 1}) " + sources_compared(q2, rows, default, law) + " The photos' "
+            "spectrum is the default for its cleaner pictures at the size a report shows them; that the 1/w law "
+            "alone, the assignment's statement, does about as well is the point: the law, enforced, is what makes "
+            "the picture.")]
+
+
+def sources_compared(q2, rows, default, law):
+    """A sentence: the two magnitude sources on the classes both were made for, by people and by the sibling."""
+    compared = {r["class_index"] for r in rows if r["method"] == law}
+    both = [r for r in rows if r["method"] in (default, law) and r["class_index"] in compared]
+    human = blind_naming(q2, both, "method")
+    judge = {m: sum(r["recognized"] for r in both if r["method"] == m) for m in (default, law)}
+    people = (f"people named {human[default]['top1']} of {human[default]['images']} (photos) and "
+              f"{human[law]['top1']} of {human[law]['images']} (1/w law) at the first guess, "
+              if default in human and law in human else "")
+    return (f"{people}the sibling judge recognized {judge[default]} and {judge[law]} of {len(compared)} whole "
+            "canvases.")
 
 
 BENCH_RESULTS = ROOT / "bench" / "results.json"

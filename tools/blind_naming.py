@@ -6,12 +6,12 @@ bench/blind_naming.json, is committed and the report quotes it for exactly the i
    448 pixels, and dealt into sets so that no set holds two images of one class (a viewer who saw one ostrich
    would know the next); each set's images are shuffled and named img_00.png, img_01.png, … The key (set, name ->
    image) goes to KEY, outside the sets.
-       python tools/blind_naming.py prepare report/efficientnet-lite0 /tmp/blind /tmp/blind-key.json
+       python tools/blind_naming.py prepare report/efficientnet-lite0 ../blind ../blind-key.json
 2. Show each set to a new viewer, with the instructions of the brief (only: each image depicts one ImageNet
    class; three guesses each), and save the answers as SET.tsv: file <TAB> guess 1 <TAB> guess 2 <TAB> guess 3.
 3. score: a guess counts when it contains the class name or the class name contains it (case-insensitive);
    the answers are added to the record under each image file's SHA-256.
-       python tools/blind_naming.py score /tmp/blind-key.json /tmp/answers/*.tsv
+       python tools/blind_naming.py score ../blind-key.json ../answers/*.tsv
 """
 import argparse
 import hashlib
@@ -36,19 +36,20 @@ def sha256(path):
 
 
 def class_images(run):
-    """(question, method, class name, path) of every class image of a run's default Q1 and Q2 sets."""
+    """(question, method, class name, path) of every class image of a run's default Q1 and Q2 sets, and the
+    network that made them."""
     items = []
     q2 = json.loads((run / "q2" / "results.json").read_text())
     items += [("q2", r["method"], r["class_name"], run / "q2" / r["image_file"]) for r in q2["classes"]]
     q1 = json.loads((run / "q1" / "results.json").read_text())
     items += [("q1", u["shown_as"], u["label"].split("(", 1)[1].rstrip(")"), run / "q1" / u["image_file"])
               for u in q1["units"] if u["variant"] == "robust" and "(" in u["label"]]
-    return items
+    return items, q2["network"]
 
 
 def prepare(run, out, key_path, extra, seed):
-    items = class_images(Path(run)) + [("extra", *label.split("|", 1), Path(path))
-                                       for label, path in (e.split("=", 1) for e in extra)]
+    items, network = class_images(Path(run))
+    items += [("extra", *label.split("|", 1), Path(path)) for label, path in (e.split("=", 1) for e in extra)]
     by_class = {}
     for item in items:
         by_class.setdefault(item[2], []).append(item)
@@ -67,7 +68,7 @@ def prepare(run, out, key_path, extra, seed):
             shown = (for_display(np.asarray(Image.open(path).convert("RGB"))) * 255).astype(np.uint8)
             Image.fromarray(shown).resize((448, 448), Image.Resampling.LANCZOS).save(folder / f"img_{i:02d}.png")
             key[f"set{s + 1}/img_{i:02d}.png"] = {"question": question, "method": method, "class": name,
-                                                  "file": str(path), "sha256": sha256(path)}
+                                                  "network": network, "file": str(path), "sha256": sha256(path)}
     Path(key_path).write_text(json.dumps(key, indent=1))
     print(f"{len(key)} images in {sets} sets under {out}; key: {key_path}")
 
@@ -85,7 +86,7 @@ def score(key_path, answers):
                 continue
             truth = entry["class"].lower()
             hits = [bool(g) and (truth in g.lower() or g.lower() in truth) for g in guesses[:3]]
-            record["images"][entry["sha256"]] = {**{k: entry[k] for k in ("question", "method", "class")},
+            record["images"][entry["sha256"]] = {**{k: entry[k] for k in ("question", "method", "class", "network")},
                                                  "guesses": guesses[:3], "top1": bool(hits and hits[0]),
                                                  "top3": any(hits)}
             print(f"{entry['method']:<32} {entry['class']:<16} {guesses[:3]} {'TOP1' if hits and hits[0] else 'top3' if any(hits) else '-'}")
