@@ -678,7 +678,6 @@ def q4_section(results):
 def theory_section():
     f = pdf.formula
     return [
-        pdf.page_break(),
         pdf.heading("6. Theoretical questions"),
         pdf.heading("1.1 Receptive field (support) of a neuron in the last layer", 2),
         pdf.text("Convolving filters of supports k<sub>1</sub> and k<sub>2</sub> gives support "
