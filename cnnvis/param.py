@@ -103,7 +103,10 @@ def frequency(size):
 
 
 def default_photos():
-    return tuple(sorted(PHOTOS.glob("*.jpg")))
+    """The photos listed in images/SOURCES.txt (free licences, provenance recorded), in name order: not every
+    file in images/, so a photo a user puts there for Q3 or Q4 does not change Q2's magnitudes."""
+    listed = (PHOTOS / "SOURCES.txt").read_text().splitlines()
+    return tuple(sorted(PHOTOS / line.split("\t")[0] for line in listed if line.strip()))
 
 
 @functools.lru_cache(maxsize=4)

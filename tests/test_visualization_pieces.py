@@ -141,6 +141,15 @@ def test_natural_magnitudes_have_the_photos_level_and_the_laws_slope():
         assert all(low <= s <= high for s in slopes), (make.__name__, slopes)
 
 
+def test_natural_magnitudes_come_only_from_the_listed_photos(tmp_path, monkeypatch):
+    for name in ("chelsea.jpg", "coffee.jpg"):
+        (tmp_path / name).write_bytes((ROOT / "images" / name).read_bytes())
+    (tmp_path / "SOURCES.txt").write_text("coffee.jpg\tskimage\nchelsea.jpg\tskimage\n")
+    (tmp_path / "my_holiday.jpg").write_bytes((ROOT / "images" / "squirrel.jpg").read_bytes())  # a user's photo
+    monkeypatch.setattr(param, "PHOTOS", tmp_path)
+    assert param.default_photos() == (tmp_path / "chelsea.jpg", tmp_path / "coffee.jpg")
+
+
 def test_crop_boxes_land_where_their_parameters_say():
     exact = transforms.crop_boxes(2, 3, SEED, 0.4, centre_sd=0.0, size_sd=0.0).numpy()
     np.testing.assert_allclose(exact, np.tile([0.3, 0.3, 0.7, 0.7], (6, 1)), atol=1e-6)
