@@ -21,9 +21,11 @@ from cnnvis import cli
 from cnnvis import pdf
 from alexnet import ROOT, WEIGHTS_DIR, alexnet_label, alexnet_weights_in
 from cnnvis.errors import UserError
+from cnnvis import files
 from cnnvis.files import read_json
+from cnnvis.param import listed_photos
 from cnnvis.results import RESULTS_FILE, set_folder, set_name, sources_line
-from cnnvis.names import remember, resolve_names, submission_name
+from cnnvis.names import check_file_names, not_remembered, remember, resolve_names, submission_name
 
 QUESTIONS = {"q1": "q1_visualize.py", "q2": "q2_fourier.py", "q3": "q3_fool.py", "q4": "q4_heatmap.py"}
 # Keys the report reads that older versions of the scripts did not write: a set without them is made again.
@@ -48,7 +50,7 @@ def blind_naming(results, rows, key):
     each image file's SHA-256, so other images are never credited): {rows' `key` value: {"top1": named at the
     first guess, "top3": among three, "images": how many were shown}}; a method none of whose images was
     shown is absent."""
-    record = read_json(BLIND_NAMING).get("images", {}) if BLIND_NAMING.is_file() else {}
+    record = read_bench(BLIND_NAMING).get("images", {})
     named = {}
     for row in rows:
         path = results["folder"] / row["image_file"]
@@ -59,6 +61,52 @@ def blind_naming(results, rows, key):
             counts["top3"] += answer["top3"]
             counts["images"] += 1
     return named
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _bench_results_ok(record):
+    """bench/results.json: the network's name, and numbers (Q2's seconds per image: one per method)."""
+    return all(isinstance(v, str) if k == "network" else
+               isinstance(v, dict) and all(map(_number, v.values())) if k == "q2_seconds_per_image" else _number(v)
+               for k, v in record.items())
+
+
+def _blind_naming_ok(record):
+    """bench/blind_naming.json: {"images": {SHA-256: {"top1": bool, "top3": bool, …}}, …}."""
+    images = record.get("images", {})
+    return isinstance(images, dict) and all(isinstance(a, dict) and isinstance(a.get("top1"), (bool, int))
+                                            and isinstance(a.get("top3"), (bool, int)) for a in images.values())
+
+
+def shown_path(path):
+    """A path as the user knows it: relative to the project where it lies inside it."""
+    try:
+        return Path(path).relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def read_bench(path):
+    """A committed benchmark record under bench/ that the report quotes ({} when there is none). A damaged one is
+    named as such — the questions' results are not at fault, and --rerun would not mend it."""
+    if not Path(path).exists():
+        return {}
+    try:
+        record = read_json(path)
+        ok = isinstance(record, dict) and {BENCH_RESULTS: _bench_results_ok, BLIND_NAMING: _blind_naming_ok}.get(
+            Path(path), lambda r: True)(record)
+        problem = "" if ok else "it is not the record the report reads"
+    except (OSError, ValueError) as e:
+        problem = getattr(e, "strerror", None) or f"{type(e).__name__}: {e}"
+    if problem:
+        made_by = BENCH_COMMAND if Path(path) == BENCH_RESULTS else "tools/blind_naming.py (prepare, then score)"
+        raise UserError(f"{shown_path(path)} is damaged ({problem}); restore it with git checkout -- "
+                        f"{shown_path(path)}, or remake it with {made_by} (the questions' results are not at fault, "
+                        f"so --rerun would not mend it).")
+    return record
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,7 +160,7 @@ def run_script(command):
         runpy.run_path(str(ROOT / command[0]), run_name="__main__")
         return 0
     except SystemExit as e:
-        if e.code in (interrupts.INTERRUPTED, interrupts.TERMINATED):
+        if interrupts.is_interrupt_status(e.code):
             raise
         return e.code or 0
     finally:
@@ -354,7 +402,7 @@ def q2_section(results):
     objective = ("maximized" if rows[0]["target_logit"] is None
                  else f"driven to the target activation {rows[0]['target_logit']:g}")
     human = blind_naming(q2, rows, "method")
-    bench = read_json(BENCH_RESULTS) if BENCH_RESULTS.is_file() else {}
+    bench = read_bench(BENCH_RESULTS)
     seconds = bench.get("q2_seconds_per_image", {}) if bench.get("network") == q2["network"] else {}
 
     def named(m, key="top1"):
@@ -505,7 +553,7 @@ def norm_name(norm):
 def library_comparison(q3):
     """Our result beside foolbox's minimal-norm attack, from the benchmark's last run (too slow for the main
     command), or a sentence saying how to make it."""
-    bench = read_json(BENCH_RESULTS) if BENCH_RESULTS.is_file() else {}
+    bench = read_bench(BENCH_RESULTS)
     rows = []
     for case in q3["cases"]:
         key = f"fooling_{Path(case['image']).stem}_{case['norm']}"
@@ -776,21 +824,47 @@ def main():
                         f"Latin, Greek, Cyrillic, Hebrew or Arabic letters.")
     cli.check_network_flags(args)
     cli.check_writable(args.out)
+    title = submission_name(names)
+    report = check_report_path(names, args.out)
+    for record in (BENCH_RESULTS, BLIND_NAMING):  # read by the sections: a damaged one is named now, not later
+        read_bench(record)
+    listed_photos()  # images/SOURCES.txt, read by Q1, Q2 and the ZIP: a broken line is named before the computing
     start = time.perf_counter()
     results = ensure_results(args)
     story = title_page(names, results) + code_section(results)
     for question, section in (("q1", q1_section), ("q2", q2_section), ("q3", q3_section), ("q4", q4_section)):
         story += checked_section(section, results, question)
     story += theory_section()
-    title = submission_name(names)
-    path = pdf.build(args.out / f"{title}.pdf", story, title="Assignment 2: Visualizing and Fooling a CNN",
-                     author=", ".join(names), footer=f"{title} — {' and '.join(names)} — results: "
-                                                     f"{network_name(results['q1'])}",
-                     keywords=sources_line([r["folder"] / RESULTS_FILE for r in results.values()], args.out))
+    existed = report.is_file()
+    try:
+        path = pdf.build(report, story, title="Assignment 2: Visualizing and Fooling a CNN",
+                         author=", ".join(names), footer=f"{title} — {' and '.join(names)} — results: "
+                                                         f"{network_name(results['q1'])}",
+                         keywords=sources_line([r["folder"] / RESULTS_FILE for r in results.values()], args.out))
+    except OSError as e:
+        raise UserError(f"the report {report} was not written ({files.reason(e)}): "
+                        f"{'the earlier report there is unchanged' if existed else 'no report was made'}, the four "
+                        f"questions' results are kept under {args.out} and the names were not remembered; "
+                        f"{files.remedy(e)} and run python make_report.py again (it reuses the results).") from None
+    print(f"wrote {path} ({time.perf_counter() - start:.0f} s)", flush=True)
     if args.names:
-        remember(names)  # only once the report exists
-    print(f"wrote {path} ({time.perf_counter() - start:.0f} s)")
+        try:
+            remember(names)  # only once the report exists
+        except OSError as e:
+            print(not_remembered(f"the report {path}", e), file=sys.stderr)
     return 0
+
+
+def check_report_path(names, out):
+    """Before the computing: the report's file name (and the ZIP's, in the project) fits, and no folder sits
+    where the report goes; a stale temporary copy of a killed run is removed."""
+    check_file_names(names, out, ROOT)
+    report = out / f"{submission_name(names)}.pdf"
+    if report.is_dir():
+        raise UserError(f"{report} is a folder, where the report would be written; move it away or give another "
+                        f"--out.")
+    files.clean_stale_parts(out)
+    return report
 
 
 if __name__ == "__main__":

@@ -4,12 +4,17 @@ Ex2_<Names>.zip holds one folder with the code (.py files) and its dependencies 
 class names, the bundled networks' weights), and exactly one PDF, the report Ex2_<Names>.pdf, checked to be
 the PDF that make_report.py built from the results still in place. No PNG anywhere. The bundled networks'
 weights (EfficientNet-Lite0 and the judge, EfficientNet-Lite1: 38 MB) go in so that the unpacked submission
-runs every question as it is; AlexNet's (233 MB; the course has them) never do.
+runs every question as it is; AlexNet's (233 MB; the course has them) never do. The report must have been made
+for the names the ZIP is named after (its recorded authors), so a report renamed to other students is refused.
+Every check comes before the ZIP is written; a ZIP that cannot be written (a full disk, a file-size limit, a
+read-only folder) is one sentence saying that nothing was written.
 
     python make_submission.py [--names "Ada Lovelace" ["Alan Turing"]]
 """
 from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during the imports below)
 
+import shlex
+import sys
 import zipfile
 from pathlib import Path
 
@@ -19,8 +24,10 @@ from PIL import Image
 from cnnvis import cli
 from alexnet import ROOT
 from cnnvis.errors import UserError
+from cnnvis import files
 from cnnvis.files import atomic_path
-from cnnvis.names import remember, resolve_names, submission_name
+from cnnvis.names import check_file_names, not_remembered, remember, resolve_names, submission_name
+from cnnvis.param import listed_photos
 from cnnvis.results import changed_sources
 
 SCRIPTS = ("alexnet.py", "q1_visualize.py", "q2_fourier.py", "q3_fool.py", "q4_heatmap.py", "make_report.py",
@@ -32,8 +39,7 @@ CODE_PATTERNS = ("cnnvis/*.py", "bench/*.py", "bench/requirements*.txt", "bench/
 
 def used_images(root=ROOT):
     """The photos the code uses: those listed in images/SOURCES.txt, each checked to be a real JPEG file."""
-    paths = [root / "images" / line.split("\t")[0]
-             for line in (root / "images" / "SOURCES.txt").read_text().splitlines() if line.strip()]
+    paths = listed_photos(root / "images")
     for path in paths:
         try:
             with Image.open(path) as img:
@@ -46,12 +52,13 @@ def used_images(root=ROOT):
     return paths
 
 
-def check_report(report):
-    """Refuse a report that is not a PDF, or that is not the one make_report.py built from the results still
-    beside it (they were deleted or remade since)."""
+def check_report(report, names=None):
+    """Refuse a report that is not a PDF, that is not the one make_report.py built from the results still
+    beside it (they were deleted or remade since), or that was made for other names than `names`."""
     try:
         reader = pypdf.PdfReader(report, strict=True)
         pages, sources = len(reader.pages), (reader.metadata or {}).get("/Keywords")
+        authors = (reader.metadata or {}).get("/Author")
     except Exception as e:  # pypdf raises many kinds of error for a file that is no PDF, or a damaged one
         raise UserError(f"{report} is not a readable PDF ({type(e).__name__}: {e}); make the report with "
                         f"python make_report.py.") from None
@@ -62,6 +69,10 @@ def check_report(report):
     if changed:
         raise UserError(f"{report} does not match the results beside it ({', '.join(changed)}: deleted, or made "
                         f"again after the report was built); build it again with python make_report.py.")
+    if names is not None and authors != ", ".join(names):
+        raise UserError(f"{report} was made for {authors or 'no recorded names'}, not for {' and '.join(names)} "
+                        f"(was it renamed?); make the report for these names with python make_report.py --names "
+                        f"{shlex.join(names)}.")
 
 
 def submission_entries(stem, report_pdf, root=ROOT):
@@ -93,10 +104,17 @@ def check_rules(stem, names_in_zip):
 
 
 def write_zip(path, entries):
-    with atomic_path(path) as tmp:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name, source in entries.items():
-                zf.write(source, name)
+    """Write the ZIP whole or not at all; a file-system failure is one sentence saying nothing was written."""
+    existed = Path(path).is_file()
+    try:
+        with atomic_path(path) as tmp:
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+                for name, source in entries.items():
+                    zf.write(source, name)
+    except OSError as e:
+        raise UserError(f"the ZIP {path} was not written ({files.reason(e)}): "
+                        f"{'the earlier ZIP there is unchanged' if existed else 'no ZIP was made'} and the names "
+                        f"were not remembered; {files.remedy(e)} and run again.") from None
     return Path(path)
 
 
@@ -108,19 +126,30 @@ def main():
     args = p.parse_args()
     names = resolve_names(args.names)
     cli.check_writable(args.dest, "--dest")
+    files.clean_stale_parts(args.dest)  # a ZIP's temporary file left by a run that was killed
+    check_file_names(names, zip_folder=args.dest)
     stem = submission_name(names)
     report = args.report_dir / f"{stem}.pdf"
+    if report.is_dir():
+        raise UserError(f"the report {report} is a folder, not the PDF; move it away and make the report with "
+                        f"python make_report.py.")
     if not report.is_file():
         raise UserError(f"the report {report} does not exist yet; make it first with python make_report.py.")
-    check_report(report)
+    if (args.dest / f"{stem}.zip").is_dir():
+        raise UserError(f"{args.dest / f'{stem}.zip'} is a folder, where the ZIP would be written; move it away "
+                        f"or give another --dest.")
+    check_report(report, names)
     entries = submission_entries(stem, report)
     check_rules(stem, list(entries))
     path = write_zip(args.dest / f"{stem}.zip", entries)
     with zipfile.ZipFile(path) as zf:  # the rules hold for what was actually written
         check_rules(stem, zf.namelist())
+    print(f"wrote {path}: {len(entries)} files ({path.stat().st_size / 1e6:.1f} MB), the rules hold", flush=True)
     if args.names:
-        remember(names)  # only once the ZIP exists
-    print(f"wrote {path}: {len(entries)} files ({path.stat().st_size / 1e6:.1f} MB), the rules hold")
+        try:
+            remember(names)  # only once the ZIP exists
+        except OSError as e:
+            print(not_remembered(f"the ZIP {path}", e), file=sys.stderr)
     return 0
 
 

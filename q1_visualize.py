@@ -23,6 +23,7 @@ from cnnvis.errors import UserError
 from cnnvis.imaging import for_display, network_label, save_figure, save_image
 from cnnvis.judge import Judge, recognition_rate
 from cnnvis.optimize import Crops, Method, Neuron, Regularizers, achieved, visualize
+from cnnvis.param import listed_photos
 from cnnvis.quiet_tensorflow import tf
 
 # Yosinski et al. 2015's best published settings (decay 1e-4, blur σ 1.0 every 4 steps), with their jitter.
@@ -199,6 +200,8 @@ def main():
     if args.layer is None and given:
         raise UserError(f"{', '.join(given)} only apply to one layer's neurons; add --layer (e.g. --layer "
                         f"stage3), or leave {'them' if len(given) > 1 else 'it'} out for the report's experiment.")
+    if args.layer is None:
+        listed_photos()  # the class units' magnitude comes from these photos: a broken list is named now
     net = cli.load_network(args)
 
     if args.layer is None:  # the report's experiment: every layer by three methods, then set targets

@@ -37,6 +37,7 @@ from cnnvis.errors import UserError
 from cnnvis.imaging import for_display, network_label, read_image, save_figure, save_image
 from cnnvis.judge import JUDGE, Judge, recognition_rate
 from cnnvis.optimize import Crops, Method, Neuron, Regularizers, seen_whole, visualize
+from cnnvis.param import listed_photos
 from cnnvis.quiet_tensorflow import tf
 
 # Ten classes of different kinds: birds, a fish, an insect, food, fruit, a landscape, a vehicle, a building, a flower.
@@ -273,6 +274,7 @@ def main():
         raise UserError(f"--target names {len(args.target)} classes and --crops is {args.crops}: "
                         f"{len(args.target) * args.crops} crops a step, more than the {MAX_CROPS} that fit in memory; "
                         f"name fewer classes or give fewer crops.")
+    listed_photos()  # every method's natural magnitude comes from these photos: a broken list is named now
     net = cli.load_network(args)
     if not 8 <= args.fourier_size <= net.input_size:
         raise UserError(f"--fourier-size must be between 8 and the input size {net.input_size}.")

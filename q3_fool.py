@@ -17,14 +17,13 @@ is judged. bench/bench.py compares both with the minimal-norm attack of foolbox 
 """
 from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during the heavy imports below)
 
-from pathlib import Path
-
 import numpy as np
 from matplotlib import pyplot as plt
 
 from alexnet import shown
 from cnnvis import cli
 from cnnvis.errors import UserError
+from cnnvis.files import short_stem
 from cnnvis.imaging import network_label, read_image, save_figure, save_image
 from cnnvis.fooling import DEFAULT_CASES, change_metrics, fool, probabilities
 
@@ -118,7 +117,7 @@ def fool_case(net, args, image_path, target, norm, result_set):
         raise UserError(f"{shown(image_path)} is already classified as {net.classes[target]}; choose another target.")
     max_steps = args.max_steps or {"linf": 30, "l2": 100}[norm]
     fooled, steps = fool(net, original, target, args.min_prob, max_steps, norm, args.step, args.rung)
-    stem = Path(image_path).stem[:60]  # file names stay short whatever the photo is called
+    stem = short_stem(image_path)  # file names stay short in bytes whatever the photo is called
     save_image(result_set.path(f"images/{stem}_original.png"), original)
     out_file = save_image(result_set.path(f"images/{stem}_to_{target}_{norm}.png"), fooled)
     reread = read_image(out_file)  # judged as saved, not as held in memory

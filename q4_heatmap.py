@@ -28,7 +28,7 @@ from alexnet import shown
 from cnnvis import cli, faithfulness
 from cnnvis.errors import UserError
 from cnnvis.faithfulness import compare_maps, last_conv_layer, occlusion_saliency
-from cnnvis.files import write_npy
+from cnnvis.files import short_stem, write_npy
 from cnnvis.imaging import network_label, read_image, save_figure
 from cnnvis.incremental import IncrementalOcclusion
 from cnnvis.occlusion import DEFAULT_IMAGES
@@ -115,8 +115,9 @@ def main():
     p.add_argument("--batch-size", type=cli.number(int, 1, 1024), default=64, help="occluded copies evaluated at once")
     args = p.parse_args()
     net = cli.load_network(args)
-    images = args.image or list(DEFAULT_IMAGES)
-    blocks = args.block or DEFAULT_BLOCKS
+    # A photo or block named twice is mapped once (the same map twice would be counted twice).
+    images = list({Path(image).resolve(): image for image in args.image or DEFAULT_IMAGES}.values())
+    blocks = list(dict.fromkeys(args.block or DEFAULT_BLOCKS))
     size = net.input_size
     for block in blocks:
         if block >= size or (size - block) // args.stride < 1:
@@ -143,7 +144,7 @@ def main():
                      "base_prob": float(prob[index]), "stride": args.stride, "rgb": rgb, "drops": {}}
             for block in blocks:
                 heat = occluder.map(x, index, block, args.stride, fill, args.batch_size)
-                map_file = result_set.path(f"maps/{number}_{Path(image).stem[:60]}_{index}_b{block}_s{args.stride}.npy")
+                map_file = result_set.path(f"maps/{number}_{short_stem(image)}_{index}_b{block}_s{args.stride}.npy")
                 write_npy(map_file, heat)
                 photo["drops"][block] = occlusion_saliency(prob[index] - heat, block, args.stride, size)
                 rows.append({**{k: photo[k] for k in ("image", "class_index", "class_name", "base_prob", "stride")},

@@ -1,4 +1,8 @@
 """Ctrl-C and SIGTERM stop a run at any moment: during the imports, inside a computation, while the PDF is built.
+So do the other signals that end a process by default and that a user or the system sends to stop it: SIGHUP
+(the terminal was closed), SIGQUIT (Ctrl-\\), SIGUSR1 and SIGUSR2 — all handled like SIGTERM, so the run's
+temporary files are removed either way. A signal that was ignored when the process started stays ignored
+(`nohup` ignores SIGHUP so that a run survives its terminal), except SIGINT (below).
 
 Every script imports this module before anything else, so the handlers are in place before TensorFlow and the
 other heavy imports load: a shell starts a background job with SIGINT ignored, and Python then installs no
@@ -17,25 +21,41 @@ import threading
 from cnnvis.errors import Terminated
 
 INTERRUPTED, TERMINATED = 130, 143  # exit statuses after SIGINT (Ctrl-C) and SIGTERM, as a shell reports them
+# Signals that end a process by default, handled like SIGTERM (where the platform has them).
+STOPPING = [getattr(signal, name) for name in ("SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2") if hasattr(signal, name)]
 PENDING = []  # signals received by the handler and not yet acted on
+
+
+def _terminated(signum):
+    """Terminated, carrying its signal: the exit status is 128 + the signal's number, as a shell reports it."""
+    error = Terminated()
+    error.signum = int(signum)
+    return error
 
 
 def _handler(signum, frame):
     """Raise at once, and leave the signal pending in case Python swallows the exception."""
     PENDING.append(signal.Signals(signum).name)
-    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+    raise KeyboardInterrupt() if signum == signal.SIGINT else _terminated(signum)
 
 
 def check():
-    """Raise the pending interrupt, if any: Terminated for SIGTERM, KeyboardInterrupt for Ctrl-C."""
+    """Raise the pending interrupt, if any: Terminated for SIGTERM and the others, KeyboardInterrupt for Ctrl-C."""
     if PENDING:
-        terminated = "SIGTERM" in PENDING
+        stopped = next((name for name in PENDING if name != "SIGINT"), None)
         PENDING.clear()
-        raise Terminated() if terminated else KeyboardInterrupt()
+        raise KeyboardInterrupt() if stopped is None else _terminated(signal.Signals[stopped])
 
 
 def exit_status(interrupt):
-    return TERMINATED if isinstance(interrupt, Terminated) else INTERRUPTED
+    if isinstance(interrupt, Terminated):
+        return 128 + getattr(interrupt, "signum", signal.SIGTERM)
+    return INTERRUPTED
+
+
+def is_interrupt_status(code):
+    """Whether an exit status is that of a run stopped by one of the handled signals."""
+    return code in {INTERRUPTED, TERMINATED} | {128 + int(s) for s in STOPPING}
 
 
 def _uncaught(kind, error, trace):
@@ -50,4 +70,7 @@ def _uncaught(kind, error, trace):
 if threading.current_thread() is threading.main_thread():  # signal handlers can only be set there
     signal.signal(signal.SIGTERM, _handler)
     signal.signal(signal.SIGINT, _handler)  # also where the process was started with SIGINT ignored
+    for _signum in STOPPING:
+        if signal.getsignal(_signum) != signal.SIG_IGN:  # nohup: the user chose to survive the terminal
+            signal.signal(_signum, _handler)
 sys.excepthook = _uncaught

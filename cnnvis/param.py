@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from cnnvis.errors import UserError
 from cnnvis.quiet_tensorflow import tf
 
 GREY = 127.5
@@ -105,8 +106,44 @@ def frequency(size):
 def default_photos():
     """The photos listed in images/SOURCES.txt (free licences, provenance recorded), in name order: not every
     file in images/, so a photo a user puts there for Q3 or Q4 does not change Q2's magnitudes."""
-    listed = (PHOTOS / "SOURCES.txt").read_text().splitlines()
-    return tuple(sorted(PHOTOS / line.split("\t")[0] for line in listed if line.strip()))
+    return tuple(sorted(listed_photos()))
+
+
+def listed_photos(folder=None):
+    """The photos that <folder>/SOURCES.txt (default: images/) lists, one "file name<TAB>where it came from" a
+    line, in its order. A missing file, a line without the tab, a name that is not a plain file name in the
+    folder (a path, an absolute path) or a photo listed twice is refused in one sentence naming the line: Q1, Q2,
+    the report and the ZIP read this list, so it is checked before they compute or write anything."""
+    folder = PHOTOS if folder is None else Path(folder)
+    sources = folder / "SOURCES.txt"
+    form = "one photo a line: its file name in images/, a tab, then where it came from"
+    try:
+        lines = sources.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise UserError(f"{sources} is missing; it lists the photos the questions measure and the ZIP carries, "
+                        f"{form} (git checkout -- images/SOURCES.txt restores it).") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{sources} cannot be read ({getattr(e, 'strerror', None) or e}); it must be UTF-8 text, "
+                        f"{form}.") from None
+    photos = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        name, tab, source = line.partition("\t")
+        where = f"{sources} line {number} ({line[:40]!r}{'…' if len(line) > 40 else ''})"
+        if not tab or not name.strip() or not source.strip():
+            raise UserError(f"{where} is not a file name and its source separated by a tab; give {form}.")
+        if name != Path(name).name or name in (".", "..") or name != name.strip():
+            raise UserError(f"{where} names {name!r}, which is not a plain file name in {folder}; give {form}.")
+        if not (folder / name).is_file():
+            raise UserError(f"{where} names {name}, which is not a file in {folder}; put the photo there or remove "
+                            f"the line.")
+        if folder / name in photos:
+            raise UserError(f"{where} lists {name} a second time; list each photo once.")
+        photos.append(folder / name)
+    if not photos:
+        raise UserError(f"{sources} lists no photos; give {form}.")
+    return photos
 
 
 @functools.lru_cache(maxsize=4)

@@ -10,7 +10,10 @@ A run writes into a hidden temporary folder beside its set and moves it into pla
 error, Ctrl-C or SIGTERM removes the temporary folder and leaves the previous set as it was. A run killed
 with SIGKILL leaves its temporary folder behind: the next run in the same place removes it. Whether the set
 can be put in place is checked when the run starts, not after its computing; a set that holds another run's
-set inside it is never replaced, and no run may write inside a set (`enclosing_set`).
+set inside it is never replaced, and no run may write inside a set (`enclosing_set`). A folder is a set when its
+results.json says so (`is_result_set`), not because some file of that name lies there: a user's notes, another
+course's output or the project's bench/results.json are not sets. A disk that fills up, a file-size limit or a
+folder made read-only during the run ends it with one sentence that says the set was not written.
 """
 import hashlib
 import json
@@ -21,9 +24,11 @@ from pathlib import Path
 
 from cnnvis import interrupts
 from cnnvis.errors import UserError
+from cnnvis import files
 from cnnvis.files import write_json
 
 RESULTS_FILE = "results.json"
+LARGEST_RESULTS = 64 << 20  # bytes: far more than any set's results.json; a larger file is not read
 
 
 def set_name(question, changed):
@@ -63,11 +68,25 @@ def set_folder(out, network, name):
     return Path(out) / network / name
 
 
+def is_result_set(folder):
+    """Whether `folder` is a result set: its results.json is a JSON object written by a run into
+    <out>/<network>/<name>/, so it names that network (and, since it records it, that set's name)."""
+    path = Path(folder) / RESULTS_FILE
+    try:
+        if not path.is_file() or path.stat().st_size > LARGEST_RESULTS:  # a pipe, a folder or a huge file: not one
+            return False
+        results = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return (isinstance(results, dict) and results.get("network") == path.parent.parent.name
+            and results.get("run", path.parent.name) == path.parent.name)
+
+
 def enclosing_set(folder):
-    """The result set that `folder` is or lies inside (its nearest folder holding a results.json), or None: a
+    """The result set that `folder` is or lies inside (its nearest folder that is_result_set), or None: a
     folder inside a set is deleted when that set's next run replaces it."""
     folder = Path(os.path.abspath(folder))
-    return next((f for f in (folder, *folder.parents) if (f / RESULTS_FILE).is_file()), None)
+    return next((f for f in (folder, *folder.parents) if is_result_set(f)), None)
 
 
 def _alive(pid):
@@ -120,7 +139,8 @@ class ResultSet:
     def _check_replaceable(self):
         """Now, before any computing: the previous set holds no other run's set, and it can be moved aside
         (an immutable folder cannot). If this run is killed between the two renames, clean_stale restores it."""
-        inner = next((p.parent for p in self.final.rglob(RESULTS_FILE) if p.parent != self.final), None)
+        inner = next((p.parent for p in self.final.rglob(RESULTS_FILE)
+                      if p.parent != self.final and is_result_set(p.parent)), None)
         if inner is not None:
             raise UserError(f"{self.final} holds another run's results ({inner}), which replacing it would delete; "
                             f"move them out of it first.")
@@ -142,13 +162,35 @@ class ResultSet:
         return self.final / RESULTS_FILE
 
     def __exit__(self, kind, error, trace):
+        existed = self.final.exists()
         try:
             if kind is None:
                 interrupts.check()  # a signal Python swallowed must not let this run replace the previous set
-                if self.final.exists():
-                    self.final.rename(self.aside)
-                self.tmp.rename(self.final)
-                shutil.rmtree(self.aside, ignore_errors=True)
+                self._put_in_place()
+        except OSError as e:
+            error = e
         finally:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        if isinstance(error, OSError):
+            raise self._not_written(error, existed) from None
         return False
+
+    def _put_in_place(self):
+        """tmp -> final, the previous set moved aside first and back again if the second rename fails."""
+        if self.final.exists():
+            self.final.rename(self.aside)
+        try:
+            self.tmp.rename(self.final)
+        except OSError:
+            if self.aside.exists() and not self.final.exists():
+                self.aside.rename(self.final)
+            raise
+        shutil.rmtree(self.aside, ignore_errors=True)
+
+    def _not_written(self, error, existed):
+        """The one sentence for a file-system failure during the run: what was and was not written."""
+        previous = "the previous set there is unchanged" if existed else "there was no previous set"
+        left = (f"; its temporary folder {self.tmp} could not be removed either" if self.tmp.exists()
+                else ", and nothing of this run was kept")
+        return UserError(f"the result set {self.final} was not written ({files.reason(error)}): {previous}{left}; "
+                         f"{files.remedy(error)} and run again.")

@@ -367,16 +367,16 @@ def test_an_immutable_folder_is_refused_before_the_computing(frozen, monkeypatch
 def test_no_run_writes_inside_a_result_set_or_replaces_one_holding_another(monkeypatch, capsys, tmp_path):
     q3 = tmp_path / "efficientnet-lite0" / "q3"
     q3.mkdir(parents=True)
-    (q3 / "results.json").write_text('{"q3": true}')
+    (q3 / "results.json").write_text('{"network": "efficientnet-lite0", "run": "q3"}')  # a set says it is one
     code, out, err = run_script(q4_heatmap, ["--out", q3], monkeypatch, capsys)
     assert code == 2 and f"--out {q3} lies inside the result set {q3}" in err and one_error_line(err), err
     nested = tmp_path / "other" / "efficientnet-lite0" / "q3" / "efficientnet-lite0" / "q4_x"
     nested.mkdir(parents=True)  # made before the q3 set around it existed
-    (nested / "results.json").write_text('{"nested": true}')
+    (nested / "results.json").write_text('{"network": "efficientnet-lite0", "run": "q4_x"}')
     with pytest.raises(UserError, match="q3 holds another run's results .*q4_x.*, which replacing it would delete"):
         with ResultSet(tmp_path / "other", "efficientnet-lite0", "q3"):
             pass
-    assert (nested / "results.json").read_text() == '{"nested": true}'
+    assert (nested / "results.json").read_text() == '{"network": "efficientnet-lite0", "run": "q4_x"}'
 
 
 def test_a_folder_called_alexnet_is_a_path_not_the_keyword(monkeypatch, capsys, tmp_path):
