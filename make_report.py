@@ -68,10 +68,12 @@ def _number(value):
 
 
 def _bench_results_ok(record):
-    """bench/results.json: the network's name, and numbers (Q2's seconds per image: one per method)."""
-    return all(isinstance(v, str) if k == "network" else
-               isinstance(v, dict) and all(map(_number, v.values())) if k == "q2_seconds_per_image" else _number(v)
-               for k, v in record.items())
+    """bench/results.json, as far as the report reads it: the network's name, Q2's seconds per image (one number
+    per method) and the fooling comparison's numbers."""
+    seconds = record.get("q2_seconds_per_image", {})
+    return (isinstance(record.get("network", ""), str) and isinstance(seconds, dict)
+            and all(map(_number, seconds.values()))
+            and all(_number(value) for key, value in record.items() if key.startswith("fooling_")))
 
 
 def _blind_naming_ok(record):

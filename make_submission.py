@@ -15,6 +15,7 @@ from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during
 
 import shlex
 import sys
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def check_report(report, names=None):
     if changed:
         raise UserError(f"{report} does not match the results beside it ({', '.join(changed)}: deleted, or made "
                         f"again after the report was built); build it again with python make_report.py.")
-    if names is not None and authors != ", ".join(names):
+    if names is not None and unicodedata.normalize("NFC", str(authors or "")) != ", ".join(names):
         raise UserError(f"{report} was made for {authors or 'no recorded names'}, not for {' and '.join(names)} "
                         f"(was it renamed?); make the report for these names with python make_report.py --names "
                         f"{shlex.join(names)}.")

@@ -119,7 +119,8 @@ def atomic_path(path):
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part" + path.suffix)
     try:
         if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # held until the end: the file is this live run's, not stale
+            with contextlib.suppress(OSError):  # no locks here: the file then never looks stale either
+                fcntl.flock(fd, fcntl.LOCK_EX)  # held until the end: the file is this live run's, not stale
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private; outputs get the usual permissions
         interrupts.check()  # a signal Python swallowed (inside a finalizer) must still stop the run here

@@ -118,7 +118,7 @@ def listed_photos(folder=None):
     sources = folder / "SOURCES.txt"
     form = "one photo a line: its file name in images/, a tab, then where it came from"
     try:
-        lines = sources.read_text(encoding="utf-8").splitlines()
+        lines = sources.read_text(encoding="utf-8-sig").splitlines()
     except FileNotFoundError:
         raise UserError(f"{sources} is missing; it lists the photos the questions measure and the ZIP carries, "
                         f"{form} (git checkout -- images/SOURCES.txt restores it).") from None
@@ -133,8 +133,9 @@ def listed_photos(folder=None):
         where = f"{sources} line {number} ({line[:40]!r}{'…' if len(line) > 40 else ''})"
         if not tab or not name.strip() or not source.strip():
             raise UserError(f"{where} is not a file name and its source separated by a tab; give {form}.")
-        if name != Path(name).name or name in (".", "..") or name != name.strip():
-            raise UserError(f"{where} names {name!r}, which is not a plain file name in {folder}; give {form}.")
+        if name != Path(name).name or name.startswith(".") or name != name.strip():
+            raise UserError(f"{where} names {name!r}, which is not a plain file name in {folder} (no folder, no "
+                            f"absolute path, not hidden); give {form}.")
         if not (folder / name).is_file():
             raise UserError(f"{where} names {name}, which is not a file in {folder}; put the photo there or remove "
                             f"the line.")

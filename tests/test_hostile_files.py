@@ -108,11 +108,18 @@ def test_a_photo_named_with_60_emoji_gives_short_file_names(lite0, tmp_path, mon
     photo = tmp_path / f"{EMOJI}.jpg"  # 244 bytes: a valid name
     photo.write_bytes((ROOT / "images" / "coffee.jpg").read_bytes())
     assert len(files.short_stem(photo).encode()) <= 60 and files.short_stem("a b/ü_ö.x.jpg") == "ü_ö.x"
-    monkeypatch.setattr(cli, "load_network", lambda args: lite0)
-    monkeypatch.setattr(q4_heatmap, "compare_maps", lambda *a, **k: ({"occlusion": {"deletion": 0.0, "insertion": 1.0,
-                        "deletion_curve": [1.0, 0.0], "insertion_curve": [0.0, 1.0]}}, None))
-    monkeypatch.setattr(q4_heatmap, "plot_faithfulness", lambda net, photos, stem: stem.with_suffix(".pdf"))
-    monkeypatch.setattr(q4_heatmap, "plot_maps", lambda net, photos, stem: stem.with_suffix(".pdf"))
+    computed = fake_q4_work(monkeypatch, lite0)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_script(q4_heatmap, ["--image", photo, photo.name, "--block", "112", "112", "--stride", "112",
+                                             "--out", tmp_path / "out"], monkeypatch, capsys)
+    assert code == 0, err
+    assert all(len(p.name.encode()) <= 255 for p in (tmp_path / "out").rglob("*"))
+    assert computed == [112] and len(list((tmp_path / "out").rglob("*.npy"))) == 1 and "1 maps" in out
+
+
+def fake_q4_work(monkeypatch, lite0):
+    """q4 on the bundled network with its occlusion maps, faithfulness and figures faked (they are tested
+    elsewhere); returns the list of block sides mapped."""
     computed = []
 
     class Occluder:  # the maps' values do not matter here, only how many are made and what they are called
@@ -122,13 +129,27 @@ def test_a_photo_named_with_60_emoji_gives_short_file_names(lite0, tmp_path, mon
         def map(self, x, index, block, stride, fill, batch_size):
             computed.append(block)
             return np.full((2, 2), 0.5, np.float32)
+    monkeypatch.setattr(cli, "load_network", lambda args: lite0)
     monkeypatch.setattr(q4_heatmap, "IncrementalOcclusion", Occluder)
-    monkeypatch.chdir(tmp_path)
-    code, out, err = run_script(q4_heatmap, ["--image", photo, photo.name, "--block", "112", "112", "--stride", "112",
-                                             "--out", tmp_path / "out"], monkeypatch, capsys)
-    assert code == 0, err
-    assert all(len(p.name.encode()) <= 255 for p in (tmp_path / "out").rglob("*"))
-    assert computed == [112] and len(list((tmp_path / "out").rglob("*.npy"))) == 1 and "1 maps" in out
+    monkeypatch.setattr(q4_heatmap, "compare_maps", lambda *a, **k: ({"occlusion": {"deletion": 0.0, "insertion": 1.0,
+                        "deletion_curve": [1.0, 0.0], "insertion_curve": [0.0, 1.0]}}, None))
+    monkeypatch.setattr(q4_heatmap, "plot_faithfulness", lambda net, photos, stem: stem.with_suffix(".pdf"))
+    monkeypatch.setattr(q4_heatmap, "plot_maps", lambda net, photos, stem: stem.with_suffix(".pdf"))
+    return computed
+
+
+def test_a_full_disk_during_a_question_is_one_sentence(lite0, tmp_path, monkeypatch, capsys):
+    fake_q4_work(monkeypatch, lite0)
+
+    def full(path, array):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(q4_heatmap, "write_npy", full)
+    code, out, err = run_script(q4_heatmap, ["--image", ROOT / "images" / "coffee.jpg", "--block", "112", "--stride",
+                                             "112", "--out", tmp_path], monkeypatch, capsys)
+    assert code == 2 and one_error_line(err), err
+    assert "was not written (No space left on device): there was no previous set, and nothing of this run was " \
+           "kept; free space on the disk and run again." in err
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -142,6 +163,8 @@ def test_a_photo_named_with_60_emoji_gives_short_file_names(lite0, tmp_path, mon
     ("coffee.jpg\tskimage\ncoffee.jpg\tagain\n", "line 2 .* lists coffee.jpg a second time"),
     ("gone.jpg\tnowhere\n", "line 1 .* names gone.jpg, which is not a file"),
     ("\n", "lists no photos"),
+    (".coffee.jpg\thidden\n", r"names '.coffee.jpg', which is not a plain file name .*not hidden"),
+    ("../images/coffee.jpg\tup\n", "which is not a plain file name"),
 ])
 def test_a_broken_sources_list_is_named_with_its_line(content, message, tmp_path, monkeypatch):
     shutil.copy(ROOT / "images" / "coffee.jpg", tmp_path / "coffee.jpg")
@@ -152,6 +175,13 @@ def test_a_broken_sources_list_is_named_with_its_line(content, message, tmp_path
         param.default_photos()
     with pytest.raises(UserError, match=message):  # the ZIP reads the same list
         make_submission.used_images(_project_with(tmp_path))
+
+
+def test_a_sources_list_saved_with_a_byte_order_mark_or_crlf_is_read(tmp_path, monkeypatch):
+    shutil.copy(ROOT / "images" / "coffee.jpg", tmp_path / "coffee.jpg")
+    (tmp_path / "SOURCES.txt").write_bytes("\ufeffcoffee.jpg\tskimage\r\n\r\n".encode())
+    monkeypatch.setattr(param, "PHOTOS", tmp_path)
+    assert param.default_photos() == (tmp_path / "coffee.jpg",)
 
 
 def _project_with(images):
