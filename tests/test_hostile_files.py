@@ -489,3 +489,29 @@ def test_a_names_file_that_is_not_a_list_of_strings_is_refused(content, tmp_path
 def test_a_good_names_file_is_read(tmp_path):
     (tmp_path / "names.json").write_text(json.dumps({"names": [unicodedata.normalize("NFD", "José"), "Ada"]}))
     assert resolve_names(None, tmp_path / "names.json") == ["José", "Ada"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Other streams: an output that cannot be written is one line, not a traceback
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("body, status, line", [
+    ("print('x' * 100000)", 1, "error: writing the output failed (No space left on device); no file was left "
+                               "half-written"),
+    ("raise OSError(errno.EFBIG, 'File too large', 'maps/1.npy')", 1, "error: writing maps/1.npy failed (File too "
+                                                                       "large)"),
+    ("raise OSError(errno.ENOSPC, 'No space left on device')", 1, "error: writing the output failed"),
+])
+def test_an_output_that_cannot_be_written_is_one_line(body, status, line, tmp_path):
+    script = f"import errno, sys; sys.path.insert(0, {str(ROOT)!r}); from cnnvis import interrupts; {body}"
+    with open("/dev/full", "w") as full:
+        run = subprocess.run([sys.executable, "-c", script], stdout=full, stderr=subprocess.PIPE, text=True,
+                             timeout=30)
+    assert run.returncode == status and run.stderr.startswith(line), run.stderr
+    assert len(run.stderr.splitlines()) == 1 and "Traceback" not in run.stderr and "ignored" not in run.stderr
+
+
+def test_a_reader_that_went_away_ends_the_run_quietly():
+    script = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from cnnvis import interrupts; print('x' * 1000000)"
+    run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run.stdout.close()  # like `| head -0`
+    assert run.wait(timeout=30) == 1 and run.stderr.read() == b""
