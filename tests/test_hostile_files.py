@@ -3,18 +3,14 @@ result sets recognized by their content, damaged records named, names that mean 
 signals and stale temporary files that leave nothing behind.
 
 Each test stands for a case that ended in a traceback, a false statement, or a file left behind."""
-import contextlib
 import errno
-import io
 import json
-import os
 import resource
 import shutil
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 import unicodedata
 import zipfile
 from pathlib import Path
