@@ -192,5 +192,7 @@ class ResultSet:
         previous = "the previous set there is unchanged" if existed else "there was no previous set"
         left = (f"; its temporary folder {self.tmp} could not be removed either" if self.tmp.exists()
                 else ", and nothing of this run was kept")
+        if error.filename and Path(os.fsdecode(error.filename)).name in (self.final.name, self.aside.name):
+            error = OSError(error.errno, error.strerror)  # the set itself: the sentence names it already
         return UserError(f"the result set {self.final} was not written ({files.reason(error)}): {previous}{left}; "
                          f"{files.remedy(error)} and run again.")

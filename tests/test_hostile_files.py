@@ -257,6 +257,28 @@ def test_a_folder_made_read_only_mid_run_is_one_sentence(tmp_path, monkeypatch):
             rs.write_results({"network": "net"})
 
 
+def test_a_folder_made_immutable_mid_run_is_one_sentence(tmp_path):
+    """The real thing where the machine allows it (chattr +i: not even root may write there)."""
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not available here")
+    with ResultSet(tmp_path, "net", "q1") as rs:
+        rs.write_results({"network": "net", "previous": True})
+    frozen = tmp_path / "net"
+    try:
+        with pytest.raises(UserError) as refused:
+            with ResultSet(tmp_path, "net", "q1") as rs:
+                rs.write_results({"network": "net"})
+                if subprocess.run(["chattr", "+i", str(frozen)]).returncode:
+                    pytest.skip("chattr +i is not supported here (needs root and a file system that supports it)")
+        message = str(refused.value)
+        assert f"the result set {frozen / 'q1'} was not written (Operation not permitted): the previous set there is " \
+               f"unchanged; its temporary folder {rs.tmp} could not be removed either; make the folder writable and " \
+               f"run again." == message
+    finally:
+        subprocess.run(["chattr", "-i", str(frozen)])
+    assert json.loads((frozen / "q1" / "results.json").read_text())["previous"]
+
+
 def test_a_zip_that_cannot_be_written_is_one_sentence(built, tmp_path, monkeypatch):
     out, report = built
     dest = tmp_path / "dest"
