@@ -144,7 +144,8 @@ def _umask():
 REMEDY = {errno.ENOSPC: "free space on the disk", errno.EDQUOT: "free space within your disk quota",
           errno.EFBIG: "raise the file-size limit (ulimit -f)", errno.EROFS: "make the folder writable",
           errno.EACCES: "make the folder writable", errno.EPERM: "make the folder writable",
-          errno.EISDIR: "move the folder in its way", errno.ENAMETOOLONG: "give shorter names"}
+          errno.EISDIR: "move the folder in its way",
+          errno.ENAMETOOLONG: "give a shorter --out or shorter names"}
 
 
 def reason(error):
