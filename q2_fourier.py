@@ -32,97 +32,31 @@ from matplotlib import pyplot as plt
 from PIL import Image
 
 from alexnet import ROOT, shown
-from cnnvis import cli
+from cnnvis import cli, spectrum
 from cnnvis.errors import UserError
 from cnnvis.imaging import for_display, network_label, read_image, save_figure, save_image
 from cnnvis.judge import JUDGE, Judge, recognition_rate
-from cnnvis.optimize import Crops, Method, Neuron, Regularizers, seen_whole, visualize
+from cnnvis.optimize import Crops, Neuron, seen_whole, visualize
+from cnnvis.spectrum import COMPARED, CROPS, DEFAULT, FOURIER_WEIGHT, LAW, RHO_POWER, STEPS, radial_spectrum, spectral_slope
 from cnnvis.quiet_tensorflow import tf
 
-# Ten classes of different kinds: birds, a fish, an insect, food, fruit, a landscape, a vehicle, a building, a flower.
-DEFAULT_CLASSES = ("ostrich", "flamingo", "goldfish", "monarch", "pizza", "strawberry", "volcano", "school bus", "beacon",
-                   "daisy")
-FOURIER_WEIGHT = 20.0  # β: enough for the spectrum to follow 1/w while the class logit still rises
-# Chosen by blind naming against seconds (README): the magnitude-constrained method's steps. The penalty
-# methods take half as many (the main command has a time budget; at 128 steps viewers named 2 of 10 Fourier
-# images and none of the 1/w term's with robustness) and the pixel ones settle within a quarter.
-STEPS = 64
-ROBUST_SHARE, PIXEL_SHARE = 0.5, 0.25
-CROPS = Crops()  # cnnvis.optimize.Crops: its defaults are the report's settings
-DEFAULT = "magnitude-constrained"  # the default answer: the photos' mean spectrum, fixed
-LAW = "magnitude-constrained, 1/w law"  # the other source of the magnitude, compared on the first classes
-COMPARED = 5  # classes the two sources are compared on
+DEFAULT_CLASSES = spectrum.CLASSES  # ten classes of different kinds (the bench runs the same ones)
+# The methods, the 1/w term, its β and ρ and the spectrum's measurement live in cnnvis.spectrum (bench/ runs
+# the same ones at equal compute). The magnitude-constrained method takes STEPS steps; the penalty methods take a
+# share of them here (the main command has a time budget); bench/q2_budget.py runs every method at the
+# default's network work (steps × views × pixels) and the report quotes it.
 FIGURE_SIDE = 224  # a canvas is shown at this side in the figures (about 2 cm in the report)
 MAX_CROPS = 512  # crops of all classes in one step (memory: about 4 MB each at 128 pixels)
-
-
-# ---------------------------------------------------------------------------------------------
-# The 1/w prior (TensorFlow, differentiable) and the spectrum as measured (NumPy, independent)
-# ---------------------------------------------------------------------------------------------
-def radial_frequency(size):
-    """|w| in cycles per image for each bin of a size×size FFT."""
-    f = np.fft.fftfreq(size) * size
-    return np.hypot(*np.meshgrid(f, f, indexing="ij"))
-
-
-def fourier_prior(weight, size=64):
-    """rgb [N,S,S,3] (0..255) -> [N] penalty on the deviation of each channel's log-magnitude spectrum,
-    on a size×size copy of the image, from c/w."""
-    w = radial_frequency(size)
-    w[0, 0] = 1.0  # the mean (DC) is removed and carries no weight
-    rho = np.where(radial_frequency(size) > 0, 1.0 / w ** 3, 0.0)
-    rho = tf.constant(rho / rho.sum(), tf.float32)
-    log_w = tf.constant(np.log(w), tf.float32)
-
-    def prior(rgb):
-        # Box-averaged like the measurement (radial_spectrum), so the term sees the detail that is measured.
-        small = tf.nn.avg_pool2d(tf.image.resize(rgb, (4 * size, 4 * size), method="bilinear"), 4, 4, "VALID")
-        small -= tf.reduce_mean(small, axis=[1, 2], keepdims=True)
-        channels = tf.transpose(small, [0, 3, 1, 2])  # fft2d transforms the last two axes: each channel alone
-        magnitude = tf.abs(tf.signal.fft2d(tf.complex(channels, tf.zeros_like(channels))))
-        deviation = tf.math.log(magnitude + 1e-3) + log_w
-        level = tf.reduce_sum(rho * deviation, axis=[2, 3], keepdims=True)
-        return weight * tf.reduce_mean(tf.reduce_sum(rho * tf.square(deviation - level), axis=[2, 3]), axis=1)
-
-    return prior
-
-
-def radial_spectrum(rgb_uint8, size=64):
-    """Radially averaged Fourier magnitude of the box-downsampled, mean-removed image, for radii 2..size/2-1.
-    Returns (radii, magnitude), both 1-D numpy arrays."""
-    small = np.asarray(Image.fromarray(np.asarray(rgb_uint8, np.uint8)).resize((size, size), Image.Resampling.BOX),
-                       np.float64)
-    small -= small.mean(axis=(0, 1))
-    magnitude = np.abs(np.fft.fft2(small, axes=(0, 1))).mean(axis=2)
-    ring = np.rint(radial_frequency(size)).astype(int)
-    radii = np.arange(2, size // 2)
-    return radii, np.array([magnitude[ring == r].mean() for r in radii])
-
-
-def spectral_slope(rgb_uint8, size=64):
-    """Slope of the log-log fit of radial_spectrum: about -1 for natural photos, 0 for white noise."""
-    radii, magnitude = radial_spectrum(rgb_uint8, size)
-    return float(np.polyfit(np.log(radii), np.log(magnitude), 1)[0])
 
 
 # ---------------------------------------------------------------------------------------------
 # The experiment: the 1/w law as a penalty and as a constraint, side by side, on the same classes
 # ---------------------------------------------------------------------------------------------
 def methods(args):
-    """name -> (Method, prior). The image-norm prior alone (Simonyan); the 1/w term alone; the 1/w term with
-    lucid's random transformations and decorrelated colour; the 1/w law built into a Fourier
-    parameterization's step sizes (lucid); and the default: the magnitude held fixed to the photos' mean
-    spectrum, only the phase optimized, over random crops (MaCo). LAW, the same with the 1/w law itself as the
-    magnitude, runs on the first COMPARED classes only (the main command's time budget)."""
-    prior = fourier_prior(args.fourier_weight, args.fourier_size)
-    pixels, free = Regularizers(l2=args.l2), Regularizers(l2=0.0)
-    crops = Crops(args.crops, args.canvas, args.crop_resolution)
-    return {"image-norm prior": (Method("pixels", pixels, share=PIXEL_SHARE), None),
-            "1/w term": (Method("pixels", pixels, share=PIXEL_SHARE), prior),
-            "1/w term + robustness": (Method("decorrelated", free, robust=True, share=ROBUST_SHARE), prior),
-            "Fourier parameterization": (Method("fourier", free, robust=True, share=ROBUST_SHARE), None),
-            DEFAULT: (Method("magnitude", free, magnitude="photos", crops=crops), None),
-            LAW: (Method("magnitude", free, magnitude="1/w", crops=crops), None)}
+    """name -> (Method, prior): cnnvis.spectrum.methods at this run's settings. LAW runs on the first
+    COMPARED classes only (the main command's time budget)."""
+    return spectrum.methods(args.fourier_weight, args.rho_power, args.fourier_size, args.l2,
+                            Crops(args.crops, args.canvas, args.crop_resolution))
 
 
 def central(rgb_uint8, fraction):
@@ -211,6 +145,7 @@ def run_method(net, args, name, method, prior, classes, judge, result_set):
         rows.append({"class_index": index, "class_name": net.classes[index], "method": name,
                      **method.describe(), "steps": method.steps(args.steps), "image_side": int(img.shape[0]),
                      "fourier_weight": args.fourier_weight if prior else 0.0,
+                     "rho_power": args.rho_power if prior else None,
                      "target_logit": args.value, "logit": float(logits[i]), "prob": float(prob[i, index]),
                      "top_class": net.classes[int(prob[i].argmax())], **verdict,
                      "spectral_slope": spectral_slope(img, args.fourier_size),
@@ -255,6 +190,8 @@ def main():
     p.add_argument("--l2", type=cli.number(float, 0, 1e6), default=1.0, help="weight λ of the image-norm regularizer")
     p.add_argument("--fourier-weight", type=cli.number(float, 0, 1e6), default=FOURIER_WEIGHT,
                    help="weight β of the 1/w term")
+    p.add_argument("--rho-power", type=cli.number(float, 0, 8), default=RHO_POWER,
+                   help="the 1/w term weighs frequency w by w^-(this): higher leans on the low frequencies")
     p.add_argument("--fourier-size", type=cli.number(int, 8, 1024), default=64,
                    help="side of the reduced image the term is computed on")
     p.add_argument("--crops", type=cli.number(int, 1, 64), default=CROPS.count,
@@ -286,6 +223,7 @@ def main():
         rows, images, rates, centre_rates, figures = experiment(net, args, classes, reference, judge, result_set)
         path = result_set.write_results({
             **cli.header(args, net, result_set.final.name), "fourier_weight": args.fourier_weight,
+            "rho_power": args.rho_power,
             "fourier_size": args.fourier_size, "l2": args.l2, "steps": args.steps, "default_method": DEFAULT,
             "compared_method": LAW,
             "crops": {"count": args.crops, "canvas": args.canvas, "resolution": CROPS.side(net, args.crop_resolution),
