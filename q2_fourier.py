@@ -45,7 +45,9 @@ DEFAULT_CLASSES = spectrum.CLASSES  # ten classes of different kinds (the bench 
 # the same ones at equal compute). The magnitude-constrained method takes STEPS steps; the penalty methods take a
 # share of them here (the main command has a time budget); bench/q2_budget.py runs every method at the
 # default's network work (steps × views × pixels) and the report quotes it.
-FIGURE_SIDE = 224  # a canvas is shown at this side in the figures (about 2 cm in the report)
+FIGURE_SIDE = 224  # an image is drawn from at most this many pixels a side
+FIGURE_COLUMNS, CELL_INCHES = 4, 1.5  # images a figure row, each 3.8 cm wide (the report's text width is 17 cm)
+VERDICT_WIDTH = 27  # characters a line of a verdict (6.5 pt in a 3.8 cm column)
 MAX_CROPS = 512  # crops of all classes in one step (memory: about 4 MB each at 128 pixels)
 
 
@@ -66,33 +68,71 @@ def central(rgb_uint8, fraction):
     return rgb_uint8[start:side - start, start:side - start]
 
 
-def verdict_text(row, prefix=""):
-    return (f"{'centre' if prefix else 'judge'}: {row[prefix + 'judge_top1'][:16]} "
-            f"{row[prefix + 'judge_prob_of_class']:.2f} {'✓' if row[prefix + 'recognized'] else '✗'}")
+def verdict_lines(row, prefix=""):
+    """The sibling judge's verdict as two items: its top-1 class with its p, and its p of the intended class."""
+    top = textwrap.fill(f"judge: {row[prefix + 'judge_top1']} {row[prefix + 'judge_top1_prob']:.2f}"
+                        f" {'✓' if row[prefix + 'recognized'] else '✗'}", VERDICT_WIDTH)
+    return [top, f"p({row['class_name']}) {row[prefix + 'judge_prob_of_class']:.2f}"]
 
 
-def plot_classes(net, classes, images, rows, stem):
-    """Rows: methods; columns: classes. Under each image, the sibling judge's top-1 class and its p of the
-    intended class (✓ when they agree), on the whole image and, for a canvas, on its central crop. Images are
-    contrast-stretched for display; the judge saw them as saved."""
-    fig, axes = plt.subplots(len(images), len(classes), figsize=(1.75 * len(classes), 2.3 * len(images)),
-                             squeeze=False)
-    for r, (method, imgs) in enumerate(images.items()):
-        mine = [row for row in rows if row["method"] == method]
-        for c, (index, img, row) in enumerate(zip(classes, imgs, mine)):
-            ax = axes[r, c]
-            ax.imshow(for_display(np.asarray(Image.fromarray(img).resize((FIGURE_SIDE,) * 2, Image.Resampling.BOX))
-                                  if img.shape[0] > FIGURE_SIDE else img))
-            ax.set_xticks([]), ax.set_yticks([])
-            ax.set_title(f"{net.classes[index]}", fontsize=7)
-            ax.set_xlabel("\n".join([verdict_text(row)] + ([verdict_text(row, "centre_")] if "centre_recognized" in row
-                                                         else [])), fontsize=5.5)
-            if c == 0:
-                ax.set_ylabel(textwrap.fill(method, 18), fontsize=7)
-    fig.suptitle(f"Q2: class visualizations — {network_label(net)}\njudge: EfficientNet-Lite1, a sibling network "
-                 f"(recognition by it is not recognition by a person)", fontsize=8)
-    fig.tight_layout(h_pad=1.0)  # room for two lines of verdicts above the next row's titles
+def shown_part(img, row, crops):
+    """What a figure shows of an image, and the verdict on that: a canvas's central part (where the crops
+    concentrated), else the whole image."""
+    if crops and "centre_recognized" in row:
+        return central(img, crops.start), verdict_lines(row, "centre_")
+    return img, verdict_lines(row)
+
+
+def plot_grid(net, cells, columns, stem, row_labels=None):
+    """cells: (image, title, verdict lines) in reading order, `columns` a row, each image CELL_INCHES wide:
+    at the report's text width (17 cm) the figure prints at its own size (≥ 3.5 cm an image, text ≥ 6.5 pt).
+    Images are contrast-stretched for display; the judge saw them as saved."""
+    rows = -(-len(cells) // columns)
+    label_space = 0.35 if row_labels else 0.0
+    height = (CELL_INCHES + 0.4) * rows + 0.3
+    fig, axes = plt.subplots(rows, columns, squeeze=False, figsize=(label_space + CELL_INCHES * columns, height))
+    for ax in axes.flat:
+        ax.axis("off")
+    for k, (img, title, lines) in enumerate(cells):
+        if img is None:  # a short row's empty place
+            continue
+        ax = axes.flat[k]
+        ax.axis("on")
+        ax.imshow(for_display(np.asarray(Image.fromarray(img).resize((FIGURE_SIDE,) * 2, Image.Resampling.BOX))
+                              if img.shape[0] > FIGURE_SIDE else img))
+        ax.set_xticks([]), ax.set_yticks([])
+        if title:
+            ax.set_title(title, fontsize=8)
+        ax.set_xlabel("\n".join(lines), fontsize=6.5, linespacing=1.05, labelpad=2)
+    for r, label in enumerate(row_labels or []):
+        axes[r, 0].set_ylabel(textwrap.fill(label, 22), fontsize=7.5)
+    fig.suptitle(f"{network_label(net)}; judge: EfficientNet-Lite1, a sibling network", fontsize=7.5)
+    fig.tight_layout(pad=0.2, h_pad=0.2, w_pad=0.3, rect=(0, 0, 1, 1 - 0.2 / height))
     return save_figure(fig, stem)
+
+
+def plot_classes(net, classes, images, rows, stem, crops):
+    """Rows: methods; columns: classes (the class named once, above the first row)."""
+    cells = []
+    for r, (method, imgs) in enumerate(images.items()):
+        mine = {row["class_index"]: row for row in rows if row["method"] == method}
+        for index, img in zip(classes, imgs):
+            shown_img, lines = shown_part(img, mine[index], crops if method in (DEFAULT, LAW) else None)
+            cells.append((shown_img, net.classes[index] if r == 0 else "", lines))
+        cells += [(None, "", [])] * (FIGURE_COLUMNS - len(classes))
+    labels = [m + (" (central half of the canvas)" if m in (DEFAULT, LAW) else "") for m in images]
+    return plot_grid(net, cells, FIGURE_COLUMNS, stem, labels)
+
+
+def plot_sources(net, classes, images, rows, stem, crops):
+    """The two magnitude sources side by side, class by class (FIGURE_COLUMNS images a row)."""
+    by = {(row["method"], row["class_index"]): row for row in rows}
+    cells = []
+    for k, index in enumerate(classes):
+        for method, short in ((LAW, "1/w law"), (DEFAULT, "photos' spectrum")):
+            shown_img, lines = shown_part(images[method][k], by[(method, index)], crops)
+            cells.append((shown_img, f"{net.classes[index]}: {short}", lines))
+    return plot_grid(net, cells, FIGURE_COLUMNS, stem)
 
 
 def plot_spectra(rows, images, reference, stem, size):
@@ -142,8 +182,12 @@ def run_method(net, args, name, method, prior, classes, judge, result_set):
     rows = []
     for i, (index, img, verdict) in enumerate(zip(classes, images, verdicts)):
         path = save_image(result_set.path(f"images/{tag}_{index}.png"), img)
+        if method.crops:  # the part the figures show (and blind viewers were shown): a file of its own
+            verdict = {**verdict, "centre_image_file": result_set.relative(save_image(
+                result_set.path(f"images/{tag}_{index}_centre.png"), central(img, method.crops.start)))}
         rows.append({"class_index": index, "class_name": net.classes[index], "method": name,
                      **method.describe(), "steps": method.steps(args.steps), "image_side": int(img.shape[0]),
+                     "work": spectrum.work(method, net, args.steps),
                      "fourier_weight": args.fourier_weight if prior else 0.0,
                      "rho_power": args.rho_power if prior else None,
                      "target_logit": args.value, "logit": float(logits[i]), "prob": float(prob[i, index]),
@@ -165,17 +209,19 @@ def experiment(net, args, classes, reference, judge, result_set):
     centre_rates = {name: recognition_rate({"recognized": r["centre_recognized"]} for r in rows if r["method"] == name)
                     for name in images if any("centre_recognized" in r for r in rows if r["method"] == name)}
     shown_methods = [m for m in images if m != LAW]
-    figures = [plot_classes(net, classes[start:start + 5], {m: images[m][start:start + 5] for m in shown_methods},
-                            [r for r in rows if r["class_index"] in classes[start:start + 5] and r["method"] != LAW],
-                            result_set.path(f"figures/q2_classes_{start // 5 + 1}"))
-               for start in range(0, len(classes), 5)]  # five classes a figure, so the images are large enough
+    crops = Crops(args.crops, args.canvas, args.crop_resolution)
+    groups = [list(g) for g in np.array_split(classes, -(-len(classes) // FIGURE_COLUMNS))]
+    figures = [plot_classes(net, group, {m: [images[m][classes.index(c)] for c in group] for m in shown_methods},
+                            [r for r in rows if r["class_index"] in group and r["method"] != LAW],
+                            result_set.path(f"figures/q2_classes_{k + 1}"), crops)
+               for k, group in enumerate(groups)]  # FIGURE_COLUMNS classes at most a figure, the images large enough
     compared = classes[:COMPARED]
-    figures += [plot_classes(net, compared, {LAW: images[LAW], DEFAULT: images[DEFAULT][:COMPARED]},
+    figures += [plot_sources(net, compared, {LAW: images[LAW], DEFAULT: images[DEFAULT][:COMPARED]},
                              [r for r in rows if r["method"] in (LAW, DEFAULT) and r["class_index"] in compared],
-                             result_set.path("figures/q2_sources")),
+                             result_set.path("figures/q2_sources"), crops),
                 plot_spectra(rows, images, (shown(args.reference), reference), result_set.path("figures/q2_spectra"),
                              args.fourier_size)]
-    return rows, images, rates, centre_rates, figures
+    return rows, images, rates, centre_rates, figures, [[int(c) for c in g] for g in groups]
 
 
 def main():
@@ -220,7 +266,7 @@ def main():
     reference = read_image(args.reference)
     judge = Judge()
     with cli.result_set(p, args, "q2", net) as result_set:
-        rows, images, rates, centre_rates, figures = experiment(net, args, classes, reference, judge, result_set)
+        rows, images, rates, centre_rates, figures, groups = experiment(net, args, classes, reference, judge, result_set)
         path = result_set.write_results({
             **cli.header(args, net, result_set.final.name), "fourier_weight": args.fourier_weight,
             "rho_power": args.rho_power,
@@ -230,7 +276,7 @@ def main():
                       "start": CROPS.start, "end": CROPS.end, "noise": CROPS.noise},
             "reference_slope": spectral_slope(reference, args.fourier_size), "judge": JUDGE,
             "recognition_rate": rates, "centre_recognition_rate": centre_rates, "classes": rows,
-            "figures": [result_set.relative(f) for f in figures]})
+            "figures": [result_set.relative(f) for f in figures], "figure_classes": groups})
     for row in rows:
         print(f"{row['method']:>30}  {row['class_name']:<16} logit {row['logit']:6.2f}  judge: {row['judge_top1']:<16} "
               f"p(class) {row['judge_prob_of_class']:.2f}  slope {row['spectral_slope']:+.2f}")

@@ -64,3 +64,48 @@ def test_choice_is_the_highest_logit_on_the_law_else_the_nearest_to_it():
 def test_no_bench_or_cnnvis_file_imports_a_question_script():
     for path in [*(ROOT / "bench").glob("*.py"), *(ROOT / "cnnvis").glob("*.py")]:
         assert not re.search(r"^\s*(import|from)\s+q\d_", path.read_text(), re.M), path
+
+
+def test_verdict_names_the_judges_top1_with_its_own_p_and_the_intended_class_with_its_own():
+    import q2_fourier
+    row = {"class_name": "ostrich", "judge_top1": "great white shark", "judge_top1_prob": 0.83,
+           "judge_prob_of_class": 0.01, "recognized": False, "centre_judge_top1": "ostrich",
+           "centre_judge_top1_prob": 0.9, "centre_judge_prob_of_class": 0.9, "centre_recognized": True}
+    top, intended = q2_fourier.verdict_lines(row)
+    assert (top.replace("\n", " "), intended) == ("judge: great white shark 0.83 ✗", "p(ostrich) 0.01")  # wrapped, not cut
+    assert q2_fourier.verdict_lines(row, "centre_") == ["judge: ostrich 0.90 ✓", "p(ostrich) 0.90"]
+    canvas = np.arange(320 * 320 * 3, dtype=np.uint32).reshape(320, 320, 3).astype(np.uint8)
+    shown, lines = q2_fourier.shown_part(canvas, row, Crops())
+    np.testing.assert_array_equal(shown, canvas[80:240, 80:240])  # the central half, where the crops were
+    assert lines[0].startswith("judge: ostrich")  # the verdict on what is shown
+
+
+def test_report_quotes_equal_work_only_for_this_runs_files(tmp_path, monkeypatch):
+    import hashlib
+    import json
+    import make_report
+    (tmp_path / "a.png").write_bytes(b"default image")
+    q2 = {"network": "efficientnet-lite0", "folder": tmp_path, "default_method": "magnitude-constrained",
+          "fourier_weight": 20.0, "rho_power": 3.0}
+    rows = [{"method": "magnitude-constrained", "class_index": 9, "image_file": "a.png"}]
+    bench = {"network": "efficientnet-lite0", "fourier_weight": 20.0, "rho_power": 3.0, "images": [
+        {"method": "magnitude-constrained", "class_index": 9, "image_sha256": hashlib.sha256(b"default image").hexdigest()}]}
+    monkeypatch.setattr(make_report, "Q2_BUDGET", tmp_path / "q2_budget.json")
+    (tmp_path / "q2_budget.json").write_text(json.dumps(bench))
+    fair = make_report.equal_work(q2, rows)
+    assert fair["matches"] and fair["fourier_settings_match"]
+    (tmp_path / "a.png").write_bytes(b"another image")
+    assert not make_report.equal_work(q2, rows)["matches"]
+    assert not make_report.equal_work({**q2, "rho_power": 2.0}, rows)["fourier_settings_match"]
+    assert make_report.equal_work({**q2, "network": "alexnet"}, rows) is None
+
+
+def test_penalty_verdict_follows_the_counts():
+    import make_report
+    fair = {"methods": {"1/w term + robustness": {}, "magnitude-constrained": {}},
+            "images": [{"method": "1/w term + robustness", "image_sha256": "p", "recognized": True},
+                       {"method": "magnitude-constrained", "image_sha256": "d", "recognized": True}]}
+    hit, miss = {"top1": True, "top3": True}, {"top1": False, "top3": False}
+    assert "named as often" in make_report.penalty_verdict(fair, {"p": hit, "d": hit}, "magnitude-constrained")
+    assert "still not named" in make_report.penalty_verdict(fair, {"p": miss, "d": hit}, "magnitude-constrained")
+    assert "not been named blind" in make_report.penalty_verdict(fair, {}, "magnitude-constrained")
