@@ -368,8 +368,9 @@ def equal_work(q2, rows):
     theirs = {(r["method"], r["class_index"]): r["image_sha256"] for r in bench["images"]
               if r["method"] == q2["default_method"]}
     bench["matches"] = bool(mine) and all(theirs.get(k) == v for k, v in mine.items())
-    bench["fourier_settings_match"] = (bench.get("fourier_weight"), bench.get("rho_power")) == (
-        q2["fourier_weight"], q2.get("rho_power"))
+    bench["fourier_settings_match"] = all(
+        (s.get("fourier_weight"), s.get("rho_power")) == (q2["fourier_weight"], q2.get("rho_power"))
+        for s in bench.get("methods", {}).values() if s.get("fourier_weight") is not None)
     return bench
 
 

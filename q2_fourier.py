@@ -6,18 +6,20 @@ and compares them on the same classes:
   towards the law,
       prior(x) = β · Σ_w ρ(w) · (log|F(w)| + log w - c)²,   c = the weighted mean of log|F(w)| + log w,
   where F is the 2-D FFT (tf.signal.fft2d) of each colour channel of a reduced-size (64×64, box-averaged)
-  copy of the image, and ρ(w) ∝ w⁻³ leans on the low frequencies, where an image's layout is decided;
+  copy of the image, and ρ(w) ∝ w^-p (p and β chosen by a sweep on other classes: bench/q2_budget.py);
   alone, with random transformations (lucid), and beside lucid's Fourier parameterization;
 - as a *constraint* (the default answer, MaCo, Fel et al. 2023): the image's magnitude spectrum is fixed —
   to the 1/w law itself, or to the mean spectrum of the bundled photos — and only its phase is optimized,
   so the law holds exactly whatever the optimizer does; every step scores random crops of a larger canvas,
   large ones first, small ones later, with a little noise (cnnvis.param, cnnvis.transforms).
-A penalty is a price the optimizer may pay: it spends it on fine texture that drives this network and that
-a person does not see. A constraint cannot be paid; the optimizer can only decide where things are.
+A penalty is a price the optimizer may pay where the logit gains more; a constraint cannot be paid, the
+optimizer can only decide where things are. The main command gives the penalty methods a share of the
+default's steps (its time budget); bench/q2_budget.py compares every method at the default's work.
 
-Every image is shown to a sibling network (cnnvis.judge), whole and, for a canvas, on its central crop, and
-its spectrum is measured independently (NumPy). Whether a *person* sees the class was measured by blind
-naming (bench/blind_naming.json; the report quotes it).
+Every image is shown to a sibling network (cnnvis.judge), whole and, for a canvas, on its central half (the
+part the figures show, saved as its own file), and its spectrum is measured independently (NumPy). Whether
+a viewer told nothing names the class was measured by blind naming by a vision-language model
+(bench/blind_naming.json; the report quotes it).
 
     python q2_fourier.py                                 # the report's experiment
     python q2_fourier.py --target ostrich 130 --value 30

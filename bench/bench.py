@@ -204,7 +204,7 @@ def bench_class_visualization(net, classes=spectrum.CLASSES):
     """Seconds per class image of each Q2 method at the report's settings, for the report's classes: a whole
     run each, tracing included (what a user waits for); and xplique's MaCo at its defaults on the same network
     (one objective a run, 256 steps of 32 crops of a 512-pixel canvas), from the marginal cost of its steps,
-    for the same comparison. (Whether people name the images: bench/blind_naming.json.)"""
+    for the same comparison. (Whether a vision-language model names the images blind: bench/blind_naming.json.)"""
     from xplique.features_visualizations import Objective, maco
     indices = [net.classes.find(c) for c in classes]
     seconds = {}

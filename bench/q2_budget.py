@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root, wherever this is run from
 import alexnet  # noqa: E402
 from cnnvis import spectrum  # noqa: E402
-from cnnvis.files import write_json  # noqa: E402
+from cnnvis.files import read_json, write_json  # noqa: E402
 from cnnvis.imaging import save_image  # noqa: E402
 from cnnvis.judge import JUDGE, Judge  # noqa: E402
 from cnnvis.optimize import Neuron, seen_whole, visualize  # noqa: E402
@@ -79,12 +79,15 @@ def run(net, method, prior, steps, classes, seed=0):
     return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
 
 
-def equal_budget(net, judge, folder, classes):
-    """Every Q2 method at the default's work, on the report's classes (LAW on its first COMPARED)."""
+def equal_budget(net, judge, folder, classes, only=None):
+    """Every Q2 method (or those named in `only`) at the default's work, on the report's classes (LAW on its
+    first COMPARED)."""
     table = spectrum.methods()
     budget = spectrum.work(table[spectrum.DEFAULT][0], net, spectrum.STEPS)
     rows, settings = [], {}
     for name, (method, prior) in table.items():
+        if only and name not in only:
+            continue
         mine = classes[:spectrum.COMPARED] if name == spectrum.LAW else classes
         method, steps = spectrum.at_work(method, net, budget)
         start = time.perf_counter()
@@ -94,13 +97,26 @@ def equal_budget(net, judge, folder, classes):
         if method.crops:  # what the report's figure shows of a canvas: the central part the crops concentrated on
             for c, img in zip(mine, images):
                 save_image(folder / f"{tag(name)}_{c}_centre.png", central(img, method.crops.start))
-        settings[name] = {**method.describe(), "steps": steps, "views": method.views(),
+        settings[name] = {**method.describe(), "fourier_weight": spectrum.FOURIER_WEIGHT if prior else None,
+                          "rho_power": spectrum.RHO_POWER if prior else None, "steps": steps, "views": method.views(),
                           "view_side": spectrum.view_side(method, net), "work": spectrum.work(method, net, steps),
                           "seconds_per_image": seconds / len(mine)}
         rows += [{"method": name, **r} for r in measured(net, judge, images, mine, method.crops, files)]
         print(f"{name}: {steps} steps, {seconds / len(mine):.1f} s per image", flush=True)
     return {"budget_pixels": budget, "fourier_weight": spectrum.FOURIER_WEIGHT, "rho_power": spectrum.RHO_POWER,
             "methods": settings, "images": rows}
+
+
+def merged(new, before):
+    """`new` with the other methods of `before` (an earlier run at the same work; each method records its own
+    1/w settings), in the method table's order."""
+    if before and all(before.get(k) == new[k] for k in ("network", "budget_pixels")):
+        new = {**new, "methods": {**{m: s for m, s in before["methods"].items() if m not in new["methods"]},
+                                  **new["methods"]},
+               "images": [r for r in before["images"] if r["method"] not in new["methods"]] + new["images"]}
+    order = list(spectrum.methods())
+    return {**new, "methods": dict(sorted(new["methods"].items(), key=lambda kv: order.index(kv[0]))),
+            "images": sorted(new["images"], key=lambda r: order.index(r["method"]))}
 
 
 def choose(summary):
@@ -137,7 +153,8 @@ def sweep(net, judge, folder, classes):
                             "mean_slope": float(np.mean([r["spectral_slope"] for r in mine])),
                             "judge_recognized": sum(r["recognized"] for r in mine)})
     chosen = {name: choose([s for s in summary if s["method"] == name]) for name in SWEEP_METHODS}
-    return {"classes": list(classes), "grid": [list(g) for g in SWEEP_GRID],
+    return {"classes": list(classes), "class_names": [net.classes[c] for c in classes],
+            "grid": [list(g) for g in SWEEP_GRID],
             "law_tolerance": LAW_TOLERANCE, "budget_pixels": budget, "rule": choose.__doc__.split("\n")[0],
             "summary": summary, "chosen": chosen, "images": rows}
 
@@ -145,6 +162,9 @@ def sweep(net, judge, folder, classes):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--part", choices=("both", "budget", "sweep"), default="both")
+    p.add_argument("--methods", nargs="+", choices=list(spectrum.methods()), metavar="METHOD",
+                   help="equal-work part: run only these methods, keeping the others' rows from bench/q2_budget.json "
+                        "when it was made with the same settings")
     p.add_argument("--images", default=str(HERE.parent / "report" / "q2_budget"),
                    help="folder for the images (the JSON records their SHA-256)")
     args = p.parse_args()
@@ -157,7 +177,9 @@ def main():
         write_json(HERE / "q2_sweep.json", {**header, **sweep(net, judge, folder / "sweep", classes)})
     if args.part in ("both", "budget"):
         classes = [net.classes.find(c) for c in spectrum.CLASSES]
-        write_json(HERE / "q2_budget.json", {**header, **equal_budget(net, judge, folder / "budget", classes)})
+        new = {**header, **equal_budget(net, judge, folder / "budget", classes, args.methods)}
+        path = HERE / "q2_budget.json"
+        write_json(path, merged(new, read_json(path) if args.methods and path.is_file() else None))
     return 0
 
 

@@ -88,7 +88,8 @@ def test_report_quotes_equal_work_only_for_this_runs_files(tmp_path, monkeypatch
     q2 = {"network": "efficientnet-lite0", "folder": tmp_path, "default_method": "magnitude-constrained",
           "fourier_weight": 20.0, "rho_power": 3.0}
     rows = [{"method": "magnitude-constrained", "class_index": 9, "image_file": "a.png"}]
-    bench = {"network": "efficientnet-lite0", "fourier_weight": 20.0, "rho_power": 3.0, "images": [
+    bench = {"network": "efficientnet-lite0", "methods": {"1/w term": {"fourier_weight": 20.0, "rho_power": 3.0},
+                                                          "magnitude-constrained": {"fourier_weight": None}}, "images": [
         {"method": "magnitude-constrained", "class_index": 9, "image_sha256": hashlib.sha256(b"default image").hexdigest()}]}
     monkeypatch.setattr(make_report, "Q2_BUDGET", tmp_path / "q2_budget.json")
     (tmp_path / "q2_budget.json").write_text(json.dumps(bench))
@@ -109,3 +110,14 @@ def test_penalty_verdict_follows_the_counts():
     assert "named as often" in make_report.penalty_verdict(fair, {"p": hit, "d": hit}, "magnitude-constrained")
     assert "still not named" in make_report.penalty_verdict(fair, {"p": miss, "d": hit}, "magnitude-constrained")
     assert "not been named blind" in make_report.penalty_verdict(fair, {}, "magnitude-constrained")
+
+
+def test_an_equal_work_run_of_some_methods_keeps_the_others_of_the_same_work():
+    merged = load_budget().merged
+    before = {"network": "n", "budget_pixels": 1, "methods": {"1/w term": {"old": 1}, "image-norm prior": {}},
+              "images": [{"method": "1/w term", "old": 1}, {"method": "image-norm prior"}]}
+    new = {"network": "n", "budget_pixels": 1, "methods": {"1/w term": {}}, "images": [{"method": "1/w term"}]}
+    both = merged(new, before)
+    assert list(both["methods"]) == ["image-norm prior", "1/w term"] and both["methods"]["1/w term"] == {}
+    assert both["images"] == [{"method": "image-norm prior"}, {"method": "1/w term"}]
+    assert list(merged(new, {**before, "budget_pixels": 2})["methods"]) == ["1/w term"]  # other work: not kept
