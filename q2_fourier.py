@@ -48,7 +48,7 @@ DEFAULT_CLASSES = spectrum.CLASSES  # ten classes of different kinds (the bench 
 # share of them here (the main command has a time budget); bench/q2_budget.py runs every method at the
 # default's network work (steps × views × pixels) and the report quotes it.
 FIGURE_SIDE = 224  # an image is drawn from at most this many pixels a side
-FIGURE_COLUMNS, CELL_INCHES = 4, 1.5  # images a figure row, each 3.8 cm wide (the report's text width is 17 cm)
+FIGURE_COLUMNS, CELL_INCHES = 4, 1.45  # images a figure row, each 3.7 cm wide (the report's text width is 17 cm)
 VERDICT_WIDTH = 27  # characters a line of a verdict (6.5 pt in a 3.8 cm column)
 MAX_CROPS = 512  # crops of all classes in one step (memory: about 4 MB each at 128 pixels)
 
@@ -91,7 +91,7 @@ def plot_grid(net, cells, columns, stem, row_labels=None):
     Images are contrast-stretched for display; the judge saw them as saved."""
     rows = -(-len(cells) // columns)
     label_space = 0.35 if row_labels else 0.0
-    height = (CELL_INCHES + 0.4) * rows + 0.3
+    height = (CELL_INCHES + 0.38) * rows + 0.3
     fig, axes = plt.subplots(rows, columns, squeeze=False, figsize=(label_space + CELL_INCHES * columns, height))
     for ax in axes.flat:
         ax.axis("off")
