@@ -446,7 +446,8 @@ def q2_section(results):
              for s in sweep["summary"]],
             lead_in=f"<b>How β and ρ were chosen</b> (bench/q2_sweep.json, <font name='Mono'>{Q2_BUDGET_COMMAND} "
                     "--part sweep</font>): the two penalty methods at the default's work on four classes that are "
-                    f"not the report's ({', '.join(dict.fromkeys(r['class_name'] for r in sweep['images']))}), one setting varied at a time about "
+                    f"not the report's ({', '.join(dict.fromkeys(r['class_name'] for r in sweep['images']))}), "
+                    "one setting varied at a time about "
                     "the former β 20, p 3. A setting is kept when its images' mean slope lies within "
                     f"{sweep['law_tolerance']:g} of −1 (the law the term is there for); of those, the one with "
                     "the highest mean class logit is chosen; the best few were then named blind:")]

@@ -39,7 +39,8 @@ from cnnvis.errors import UserError
 from cnnvis.imaging import for_display, network_label, read_image, save_figure, save_image
 from cnnvis.judge import JUDGE, Judge, recognition_rate
 from cnnvis.optimize import Crops, Neuron, seen_whole, visualize
-from cnnvis.spectrum import COMPARED, CROPS, DEFAULT, FOURIER_WEIGHT, LAW, RHO_POWER, STEPS, radial_spectrum, spectral_slope
+from cnnvis.spectrum import (COMPARED, CROPS, DEFAULT, FOURIER_WEIGHT, LAW, RHO_POWER, STEPS, radial_spectrum,
+                             spectral_slope)
 from cnnvis.quiet_tensorflow import tf
 
 DEFAULT_CLASSES = spectrum.CLASSES  # ten classes of different kinds (the bench runs the same ones)
@@ -268,7 +269,8 @@ def main():
     reference = read_image(args.reference)
     judge = Judge()
     with cli.result_set(p, args, "q2", net) as result_set:
-        rows, images, rates, centre_rates, figures, groups = experiment(net, args, classes, reference, judge, result_set)
+        rows, images, rates, centre_rates, figures, groups = experiment(net, args, classes, reference, judge,
+                                                                        result_set)
         path = result_set.write_results({
             **cli.header(args, net, result_set.final.name), "fourier_weight": args.fourier_weight,
             "rho_power": args.rho_power,

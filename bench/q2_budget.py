@@ -11,7 +11,8 @@ file's SHA-256, so the report quotes these numbers only for the very files it sh
     python bench/q2_budget.py --part sweep   # only the sweep of β and ρ
 
 The sweep (--part sweep): the two penalty methods (the 1/w term on pixels; with lucid's transformations and
-decorrelated colour) at β ∈ SWEEP_WEIGHTS and ρ ∝ w^-p, p ∈ SWEEP_POWERS (one varied at a time, SWEEP_GRID), at the default's work, on SWEEP_CLASSES,
+decorrelated colour) at β ∈ SWEEP_WEIGHTS and ρ ∝ w^-p, p ∈ SWEEP_POWERS (one varied at a time, SWEEP_GRID),
+at the default's work, on SWEEP_CLASSES,
 classes that are not the report's. A setting is *on the law* when its images' mean slope is within LAW_TOLERANCE
 of -1; among those, the one whose images reach the highest mean class logit is chosen (`choose`); the best few
 were then named blind (bench/blind_naming.json).

@@ -72,7 +72,8 @@ def test_verdict_names_the_judges_top1_with_its_own_p_and_the_intended_class_wit
            "judge_prob_of_class": 0.01, "recognized": False, "centre_judge_top1": "ostrich",
            "centre_judge_top1_prob": 0.9, "centre_judge_prob_of_class": 0.9, "centre_recognized": True}
     top, intended = q2_fourier.verdict_lines(row)
-    assert (top.replace("\n", " "), intended) == ("judge: great white shark 0.83 ✗", "p(ostrich) 0.01")  # wrapped, not cut
+    # the long name is wrapped, not cut
+    assert (top.replace("\n", " "), intended) == ("judge: great white shark 0.83 ✗", "p(ostrich) 0.01")
     assert q2_fourier.verdict_lines(row, "centre_") == ["judge: ostrich 0.90 ✓", "p(ostrich) 0.90"]
     canvas = np.arange(320 * 320 * 3, dtype=np.uint32).reshape(320, 320, 3).astype(np.uint8)
     shown, lines = q2_fourier.shown_part(canvas, row, Crops())
@@ -88,9 +89,11 @@ def test_report_quotes_equal_work_only_for_this_runs_files(tmp_path, monkeypatch
     q2 = {"network": "efficientnet-lite0", "folder": tmp_path, "default_method": "magnitude-constrained",
           "fourier_weight": 20.0, "rho_power": 3.0}
     rows = [{"method": "magnitude-constrained", "class_index": 9, "image_file": "a.png"}]
-    bench = {"network": "efficientnet-lite0", "methods": {"1/w term": {"fourier_weight": 20.0, "rho_power": 3.0},
-                                                          "magnitude-constrained": {"fourier_weight": None}}, "images": [
-        {"method": "magnitude-constrained", "class_index": 9, "image_sha256": hashlib.sha256(b"default image").hexdigest()}]}
+    methods = {"1/w term": {"fourier_weight": 20.0, "rho_power": 3.0},
+               "magnitude-constrained": {"fourier_weight": None}}
+    digest = hashlib.sha256(b"default image").hexdigest()
+    bench = {"network": "efficientnet-lite0", "methods": methods,
+             "images": [{"method": "magnitude-constrained", "class_index": 9, "image_sha256": digest}]}
     monkeypatch.setattr(make_report, "Q2_BUDGET", tmp_path / "q2_budget.json")
     (tmp_path / "q2_budget.json").write_text(json.dumps(bench))
     fair = make_report.equal_work(q2, rows)
