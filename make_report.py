@@ -104,7 +104,8 @@ def read_bench(path):
     except (OSError, ValueError) as e:
         problem = getattr(e, "strerror", None) or f"{type(e).__name__}: {e}"
     if problem:
-        made_by = BENCH_COMMAND if Path(path) == BENCH_RESULTS else "tools/blind_naming.py (prepare, then score)"
+        made_by = {BENCH_RESULTS: BENCH_COMMAND, BLIND_NAMING: "tools/blind_naming.py (prepare, then score)",
+                   Q2_BUDGET: Q2_BUDGET_COMMAND, Q2_SWEEP: f"{Q2_BUDGET_COMMAND} --part sweep"}[Path(path)]
         raise UserError(f"{shown_path(path)} is damaged ({problem}); restore it with git checkout -- "
                         f"{shown_path(path)}, or remake it with {made_by} (the questions' results are not at fault, "
                         f"so --rerun would not mend it).")
@@ -389,6 +390,39 @@ def q1_section(results):
     return story
 
 
+Q2_BUDGET, Q2_SWEEP = ROOT / "bench" / "q2_budget.json", ROOT / "bench" / "q2_sweep.json"
+Q2_BUDGET_COMMAND = "python bench/q2_budget.py"
+
+
+def blind_record():
+    return read_bench(BLIND_NAMING).get("images", {})
+
+
+def named_by_hash(rows, record):
+    """The VLM's first-guess and three-guess counts over rows that carry image_sha256, or None if none was shown."""
+    answers = [record[r["image_sha256"]] for r in rows if r["image_sha256"] in record]
+    if not answers:
+        return None
+    return {"top1": sum(a["top1"] for a in answers), "top3": sum(a["top3"] for a in answers), "images": len(answers)}
+
+
+def equal_work(q2, rows):
+    """bench/q2_budget.json (every method at the default's network work) and whether it measured this run's
+    images: its default-method files must be these very files (SHA-256). None when absent or of another network."""
+    bench = read_bench(Q2_BUDGET)
+    if not bench or bench.get("network") != q2["network"]:
+        return None
+    mine = {(r["method"], r["class_index"]): hashlib.sha256((q2["folder"] / r["image_file"]).read_bytes()).hexdigest()
+            for r in rows if r["method"] == q2["default_method"] and (q2["folder"] / r["image_file"]).is_file()}
+    theirs = {(r["method"], r["class_index"]): r["image_sha256"] for r in bench["images"]
+              if r["method"] == q2["default_method"]}
+    bench["matches"] = bool(mine) and all(theirs.get(k) == v for k, v in mine.items())
+    bench["fourier_settings_match"] = all(
+        (s.get("fourier_weight"), s.get("rho_power")) == (q2["fourier_weight"], q2.get("rho_power"))
+        for s in bench.get("methods", {}).values() if s.get("fourier_weight") is not None)
+    return bench
+
+
 def q2_section(results):
     q2 = results["q2"]
     rows = q2["classes"]
@@ -404,12 +438,72 @@ def q2_section(results):
     objective = ("maximized" if rows[0]["target_logit"] is None
                  else f"driven to the target activation {rows[0]['target_logit']:g}")
     human = blind_naming(q2, rows, "method")
-    bench = read_bench(BENCH_RESULTS)
-    seconds = bench.get("q2_seconds_per_image", {}) if bench.get("network") == q2["network"] else {}
+    centre_named = blind_naming(q2, [{**r, "image_file": r["centre_image_file"]} for r in rows
+                                     if "centre_image_file" in r], "method")
+    record = blind_record()
+    fair = equal_work(q2, rows)
+    sweep = read_bench(Q2_SWEEP) or None
+    groups = q2.get("figure_classes") or [classes]
+    class_figures = list(range(n, n + len(groups)))
+    spectra_figure, sources_figure = n + len(groups) + 1, n + len(groups)
+    figure_refs = (f"Figures {class_figures[0]}–{class_figures[-1]}" if len(class_figures) > 1
+                   else f"Figure {class_figures[0]}")
+    p = q2.get("rho_power", 3.0)
 
-    def named(m, key="top1"):
-        return f"{human[m][key]} of {human[m]['images']}" if m in human else "—"
+    def named(counts, m, key="top1"):
+        return f"{counts[m][key]} of {counts[m]['images']}" if m in counts else "—"
 
+    def work(r):
+        return f"{r['work'] / 1e6:.1f} M" if "work" in r else "—"
+
+    fair_table, fair_text, sweep_text, sweep_table = [], "", "", []
+    if fair:
+        fair_rows = fair["images"]
+        fair_named = {m: named_by_hash([r for r in fair_rows if r["method"] == m], record) for m in fair["methods"]}
+        fair_table = [pdf.table(
+            ["method", "steps × views × pixels", "mean logit", "spectral slopes", "sibling judge: top-1 is the class",
+             "named by the VLM: top-1 / among 3"],
+            [[m, f"{s['steps']} × {s['views']} × {s['view_side']}²",
+              fmt(np.mean([r["logit"] for r in fair_rows if r["method"] == m]), 1),
+              "{:+.2f} … {:+.2f}".format(*(f([r["spectral_slope"] for r in fair_rows if r["method"] == m])
+                                           for f in (min, max))),
+              f"{sum(r['recognized'] for r in fair_rows if r['method'] == m)} of "
+              f"{sum(r['method'] == m for r in fair_rows)}",
+              (f"{fair_named[m]['top1']} / {fair_named[m]['top3']} of {fair_named[m]['images']}"
+               if fair_named[m] else "not shown")]
+             for m, s in fair["methods"].items()],
+            lead_in=f"<b>At equal compute</b> (bench/q2_budget.json, <font name='Mono'>{Q2_BUDGET_COMMAND}</font>; "
+                    f"every method at the default's {fair['budget_pixels'] / 1e6:.1f} M pixel-passes per class "
+                    "image, the same classes and seed; "
+                    + ("its default images are this run's very files (SHA-256)" if fair["matches"] else
+                       "<b>its images are not this run's files</b> (SHA-256 differ: the code or settings changed "
+                       "since it ran; rerun it)")
+                    + ("" if fair["fourier_settings_match"] else
+                       f"; <b>it ran the 1/w term with β {fair['fourier_weight']:g}, p {fair['rho_power']:g}, not "
+                       "this run's</b>") + "):")]
+    if sweep:
+        sweep_named = {(s["method"], s["fourier_weight"], s["rho_power"]): named_by_hash(
+            [r for r in sweep["images"] if (r["method"], r["fourier_weight"], r["rho_power"]) ==
+             (s["method"], s["fourier_weight"], s["rho_power"])], record) for s in sweep["summary"]}
+        sweep_table = [pdf.table(
+            ["method", "β", "p of ρ ∝ w<super>−p</super>", "mean logit", "mean slope", "sibling judge",
+             "named by the VLM: top-1 / among 3"],
+            [[s["method"], f"{s['fourier_weight']:g}", f"{s['rho_power']:g}", fmt(s["mean_logit"], 1),
+              f"{s['mean_slope']:+.2f}", f"{s['judge_recognized']} of {len(sweep['classes'])}",
+              (lambda c: f"{c['top1']} / {c['top3']} of {c['images']}" if c else "not shown")(
+                  sweep_named[(s["method"], s["fourier_weight"], s["rho_power"])])]
+             for s in sweep["summary"]],
+            lead_in=f"<b>How β and ρ were chosen</b> (bench/q2_sweep.json, <font name='Mono'>{Q2_BUDGET_COMMAND} "
+                    "--part sweep</font>): the two penalty methods at the default's work on four classes that are "
+                    f"not the report's ({', '.join(dict.fromkeys(r['class_name'] for r in sweep['images']))}), "
+                    "one setting varied at a time about "
+                    "the former β 20, p 3. A setting is kept when its images' mean slope lies within "
+                    f"{sweep['law_tolerance']:g} of −1 (the law the term is there for); of those, the one with "
+                    "the highest mean class logit is chosen; the best few were then named blind:")]
+        chosen = sweep["chosen"].get("1/w term + robustness") or next(iter(sweep["chosen"].values()))
+        sweep_text = (f"The sweep chose β = {chosen['fourier_weight']:g} and p = {chosen['rho_power']:g} (mean "
+                      f"logit {chosen['mean_logit']:.1f}, mean slope {chosen['mean_slope']:+.2f}); they are the "
+                      f"defaults this run used (β = {q2['fourier_weight']:g}, p = {p:g}).")
     return [
         pdf.heading("3. Natural image statistics: the 1/w law as a penalty and as a constraint (Q2)"),
         pdf.text("<b>The question.</b> The class logits of the last pre-softmax layer are visualized (each "
@@ -423,109 +517,133 @@ def q2_section(results):
                  "and w the radial frequency in cycles per image,"),
         pdf.formula(r"R(x) = \beta\ \frac{1}{3}\sum_{c}\ \sum_{w \neq 0} \rho(w)\,\left(\log|F_c(w)| + \log w - "
                     r"\mu_c\right)^2,\qquad \mu_c = \sum_{w\neq 0}\rho(w)\,(\log|F_c(w)| + \log w),"),
-        pdf.text(f"with ρ(w) ∝ w<super>−3</super> (leaning on the low frequencies, where the layout is decided) "
-                 f"and β = {q2['fourier_weight']:g}: R is zero exactly when every channel's spectrum is c/w. The "
-                 "term is tried alone, with <i>transformation robustness</i> (Olah et al. 2017: before every step "
-                 "the image is padded, shifted, scaled by 0.9–1.1 and rotated by up to ±10° at random, in a "
-                 "decorrelated colour space), and beside lucid's <i>Fourier parameterization</i>, which scales the "
-                 "optimizer's steps by 1/w but lets the magnitudes move."),
-        pdf.text("<b>As a constraint</b> (magnitude-constrained optimization, MaCo; Fel et al. 2023). The "
+        pdf.text(f"with ρ(w) ∝ w<super>−{p:g}</super> (weights summing to 1; a larger p leans on the low "
+                 f"frequencies) and β = {q2['fourier_weight']:g}, both chosen by a sweep on other classes (below): "
+                 "R is zero exactly when every channel's spectrum is c/w. The term is tried alone, with "
+                 "<i>transformation robustness</i> (Olah et al. 2017: before every step the image is padded, "
+                 "shifted, scaled by 0.9–1.1 and rotated by up to ±10° at random) in a <i>decorrelated colour "
+                 "space</i> (the image is optimized in three channels that a fixed linear map turns into RGB, "
+                 "chosen so that the channels are uncorrelated in photos), and beside lucid's <i>Fourier "
+                 "parameterization</i>, which scales the optimizer's steps by 1/w but lets the magnitudes move."),
+        pdf.text("<b>As a constraint</b> (magnitude-constrained optimization, <i>MaCo</i>, Fel et al. 2023). The "
                  "image's magnitude spectrum A is fixed and only its phase φ is optimized:"),
-        pdf.formula(r"x = 255\,\sigma\!\left(C\;\mathcal{F}^{-1}\!\left[A(w)\,e^{i\varphi(w)}\right]\right),"
+        pdf.formula(r"x = 255\,\sigma\!\left(C\;\mathrm{F}^{-1}\!\left[A(w)\,e^{i\varphi(w)}\right]\right),"
                     r"\qquad \min_{\varphi}\ -\frac{1}{K}\sum_{k=1}^{K} z_{\mathrm{class}}\!\left("
                     r"\mathrm{crop}_k(x) + \mathrm{noise}\right),"),
-        pdf.text("where 𝓕<super>−1</super> is the inverse real FFT (tf.signal.irfft2d) per channel of a "
-                 "decorrelated colour space, C maps it to RGB and σ squashes it into 0–255. On the two columns "
-                 "that a real image's spectrum mirrors onto themselves only the odd part of φ is used, so the "
-                 "image's spectrum is exactly A·e<super>iφ</super> whatever φ is (tested). A comes from one of "
-                 "two sources: <i>(a) the 1/w law itself</i>, A<sub>c</sub>(w) = a<sub>c</sub>/w, and <i>(b) the "
-                 "mean magnitude spectrum of photos</i>, measured by the project on its own six photos (images/, "
-                 "free licences): three squares along each photo's long side and their mirror images, 256×256, "
-                 "Hann-windowed (a photo is not periodic), in the same colour space through the sigmoid's "
-                 "first-order inverse, averaged and read off at the canvas's frequencies in cycles per pixel. In "
-                 "both, the level a<sub>c</sub> gives each colour channel the photos' standard deviation. Every "
-                 f"step scores K = {crops['count']} random square crops of a {crops['canvas']}×{crops['canvas']} "
-                 f"canvas per class (centres scattered about the middle, sd 15%; sides shrinking from "
-                 f"{crops['start']:.0%} to {crops['end']:.0%} of the canvas over the run, large crops lay out the "
-                 f"object, small ones its parts), each resized to {crops['resolution']}×{crops['resolution']} "
-                 f"pixels, with noise of {crops['noise']:g} grey levels; all crops of all classes are one batch of "
-                 "one traced step. Adam moves φ (0.5 rad, cosine decay). The picture is the whole canvas."),
-        pdf.text("<b>Measured.</b> <i>By a person:</i> images of the report's run were contrast-stretched as "
-                 "shown here, shuffled, renamed and shown to viewers who were told only that each depicts one "
-                 "ImageNet class and asked for three guesses (a new viewer for every set; each viewer saw each "
-                 "class once; bench/blind_naming.json). <i>By a sibling network:</i> EfficientNet-Lite1, never "
-                 "used to optimize, but of the same family and training recipe as the bundled network, so it "
-                 "shares its features: its recognition shows that the class is encoded in what the family "
-                 "shares, not that a person sees it. A canvas is judged whole and, the way it was made, on its "
-                 "central half. <i>The spectrum</i> (NumPy): radially averaged magnitude of the box-downsampled "
-                 "8-bit image and the slope of its log-log fit over radii 2–31."),
-        pdf.table(["method", "named by a person: top-1 / among 3", "sibling judge: whole (central half)",
-                   "spectral slopes", "steps", "s per image"],
-                  [[m + (" (default)" if m == default else ""), f"{named(m)} / {named(m, 'top3')}",
+        pdf.text("where F<super>−1</super> is the inverse real Fourier transform (tf.signal.irfft2d) of each "
+                 "channel of the decorrelated colour space, C maps those channels to RGB and the sigmoid σ squashes "
+                 "the result into 0–255. On the two columns that a real image's spectrum mirrors onto themselves "
+                 "only the odd part of φ is used, so the image's spectrum is exactly A·e<super>iφ</super> "
+                 "whatever φ is (tested)."),
+        pdf.text("<b>Where A comes from.</b> <i>(a) The 1/w law itself</i>, A<sub>c</sub>(w) = a<sub>c</sub>/w; "
+                 "<i>(b) the mean magnitude spectrum of photos</i>, measured on the project's six photos (images/, "
+                 "free licences): three 256×256 squares along each photo's long side and their mirror images, each "
+                 "multiplied by a Hann window (a photo is not periodic), taken into the same colour space, averaged, "
+                 "and read off at the canvas's frequencies. In both, the level a<sub>c</sub> gives each colour "
+                 "channel the photos' standard deviation."),
+        pdf.text(f"<b>The canvas and its crops.</b> The picture made, the <i>canvas</i>, is {crops['canvas']}×"
+                 f"{crops['canvas']} pixels, larger than what the network sees at once. Every step scores "
+                 f"K = {crops['count']} random square crops of it per class, resized to {crops['resolution']}×"
+                 f"{crops['resolution']} pixels, with noise of {crops['noise']:g} grey levels. The crops' centres "
+                 f"scatter about the middle (standard deviation 15% of the side) and their sides shrink from "
+                 f"{crops['start']:.0%} to {crops['end']:.0%} of the canvas over the run: large crops lay out the "
+                 "object, small ones its parts. The object therefore fills the central half of the canvas, and "
+                 f"that is what {figure_refs} show. Adam moves φ (0.5 rad, cosine decay)."),
+        pdf.text("<b>Measured.</b> <i>Blind naming by a vision-language model (VLM):</i> images were "
+                 "contrast-stretched as shown here, shuffled, renamed and shown to a VLM told only that each depicts "
+                 "one ImageNet class, asked for three guesses; a new VLM session for every set, no set holding two "
+                 "images of one class; a guess counts when it contains the class name or the class name contains "
+                 "it (bench/blind_naming.json, matched to image files by SHA-256). A VLM knows ImageNet's label "
+                 "names as few people do: its count is not a count of people. <i>The sibling judge:</i> "
+                 "EfficientNet-Lite1, never used to optimize but of the same family and training recipe as the "
+                 "bundled network; its recognition (its top-1 class is the intended one) shows that the class is "
+                 "encoded in what the family shares. <i>The spectrum</i> (NumPy): radially averaged magnitude of "
+                 "the box-downsampled 8-bit image and the slope of its log-log fit over radii 2–31."),
+        pdf.table(["method", "steps × views × pixels", "named by the VLM: top-1 / among 3",
+                   "sibling judge: whole (central half)", "spectral slopes"],
+                  [[m + (" (default)" if m == default else ""),
+                    f"{by[(classes[0], m)]['steps']} ({work(by[(classes[0], m)])})",
+                    f"{named(human, m)} / {named(human, m, 'top3')}"
+                    + (f" (central half: {named(centre_named, m)})" if m in centre_named else ""),
                     f"{sum(r['recognized'] for r in rows if r['method'] == m)} of "
                     f"{sum(r['method'] == m for r in rows)}"
                     + (f" ({sum(r['centre_recognized'] for r in rows if r['method'] == m)})" if m in centre else ""),
-                    span[m], str(by[(classes[0], m)]["steps"]),
-                    fmt(seconds[m], 1) if seconds.get(m) else "—"]
+                    span[m]]
                    for m in methods],
-                  lead_in="Per method, over the same classes (named by a person: "
-                          + ("bench/blind_naming.json, matched to these very image files" if human else
-                             "these images were not shown to viewers") + "; seconds per class image: the "
-                          "benchmark, 2 CPU cores):"),
+                  lead_in="<b>This run</b> (the main command's budget: the penalty methods take a share of the "
+                          "default's steps, a fraction of its work; the images of "
+                          f"{figure_refs}; the VLM's counts are for these very files"
+                          + ("" if human else ", none of which was shown to it") + "):"),
+        *fair_table,
+        *sweep_table,
+        *([pdf.text(sweep_text)] if sweep_text else []),
         *[pdf.figure(q2["folder"] / Path(f).with_suffix(".svg"),
-                     f"Figure {n + i}. Q2 ({network_name(q2)}): class visualizations by {len(methods) - 1} methods "
-                     "(rows)" + (f", classes {5 * i + 1}–{min(5 * i + 5, len(classes))} of {len(classes)}"
-                                 if len(classes) > 5 else "") +
-                     ". Under each image the sibling judge's top-1 class and its probability of the intended "
-                     "class, on the whole image and (canvases) on its central half. Images are contrast-stretched "
-                     "for display, as the blind viewers saw them.", max_height=23 * pdf.cm)
-          for i, f in enumerate(q2["figures"][:-2])],
-        pdf.figure(q2["folder"] / Path(q2["figures"][-1]).with_suffix(".svg"),
-                   f"Figure {n + len(q2['figures']) - 2}. Radially averaged Fourier magnitude, mean over the "
-                   "classes of each method, of a natural photo, and the 1/w line, on log-log axes.",
-                   max_height=7 * pdf.cm),
+                     f"Figure {n + i}. Q2 ({network_name(q2)}): class visualizations of this run by "
+                     f"{len(methods) - 1} methods (rows), classes "
+                     f"{', '.join(str(rows[[r['class_index'] for r in rows].index(c)]['class_name']) for c in g)}. "
+                     "A canvas is shown by its central half. Under each image the sibling judge's top-1 class "
+                     "with its probability, and its probability of the intended class (above the column), on "
+                     "what is shown. Images are contrast-stretched for display, as the VLM saw them.",
+                     max_height=24 * pdf.cm)  # at its own size: images 3.7 cm, text 6.5 pt
+          for i, (f, g) in enumerate(zip(q2["figures"][:len(groups)], groups))],
         pdf.figure(q2["folder"] / Path(q2["figures"][-2]).with_suffix(".svg"),
-                   f"Figure {n + len(q2['figures']) - 1}. The two sources of the fixed magnitude on the first "
-                   f"{sum(r['method'] == law for r in rows)} classes: the 1/w law itself (top) and the photos' mean "
-                   "spectrum (the default, bottom); the same seed, crops and steps.", max_height=9 * pdf.cm),
+                   f"Figure {sources_figure}. The two sources of the fixed magnitude on the first "
+                   f"{sum(r['method'] == law for r in rows)} classes, side by side: the 1/w law itself and the "
+                   "photos' mean spectrum (the default); the same seed, crops and steps; central halves.",
+                   max_height=14 * pdf.cm),
+        pdf.figure(q2["folder"] / Path(q2["figures"][-1]).with_suffix(".svg"),
+                   f"Figure {spectra_figure}. Radially averaged Fourier magnitude, mean over the classes of each "
+                   "method, of a natural photo, and the 1/w line, on log-log axes.", max_height=7 * pdf.cm),
         pdf.text(
             "<b>Discussion: penalty or constraint.</b> "
-            f"With the image-norm prior alone the spectra are flat (slopes {span[baseline]}, like white noise): "
-            "the class is reached through fine texture that this network responds to and a person does not "
-            f"see. The 1/w term makes the slopes natural ({span['1/w term']}; the photo's is "
-            f"{q2['reference_slope']:+.2f}), but a natural spectrum alone is not a natural picture: the images "
-            "become smooth regions under a layer of the same private texture. A penalty is a price, and the "
-            "optimizer pays it wherever the logit gains more — robustness and the Fourier parameterization take "
-            "part of that texture away, and the sibling judge then recognizes many images "
-            f"({rate['1/w term + robustness']:.0%} and {rate['Fourier parameterization']:.0%}), yet what it "
-            "recognizes is largely texture the network family shares: "
-            + (f"a person named {named('1/w term + robustness')} and {named('Fourier parameterization')} of them. "
-               if human.get("1/w term + robustness") and human.get("Fourier parameterization") else "")
-            + "With the magnitude fixed, nothing can be bought: every frequency carries exactly its natural "
-            "energy, and the optimizer can only decide <i>where</i> things are — so it draws the object's shape "
-            f"(slopes {span[default]} and {span[law]} by construction). "
-            + (f"A person named the class in {named(default)} default images at the first guess "
-               f"({named(default, 'top3')} among three) and in {named(law)} with the 1/w law itself. "
-               if human.get(default) and human.get(law) else "")
+            f"With the image-norm prior alone the spectra are flat (slopes {span[baseline]}, like white noise; "
+            f"Figure {spectra_figure}). The 1/w term makes the slopes natural ({span['1/w term']}; the photo's is "
+            f"{q2['reference_slope']:+.2f}), but a natural spectrum alone is not a natural picture: the penalty is "
+            "a price the optimizer may pay wherever the logit gains more. "
+            + penalty_verdict(fair, record, default)
+            + " With the magnitude fixed, every frequency carries exactly its fixed energy (measured slopes "
+            f"{span[default]} for the photos' spectrum and {span[law]} for the 1/w law, on the saved 8-bit images "
+            "after the sigmoid), and the optimizer can only decide <i>where</i> things are. "
+            + (f"The VLM named the class in {named(human, default)} default canvases at the first guess "
+               f"({named(human, default, 'top3')} among three)"
+               + (f" and {named(centre_named, default)} of their central halves, as the figures show them"
+                  if default in centre_named else "") + ". " if default in human else "")
             + f"The sibling judge recognizes fewer of the whole canvases ({rate[default]:.0%}) than of their "
-            f"central halves ({centre[default]:.0%}): a canvas holds the object in the middle and a natural-"
-            "looking background around it, as a photo does, and a classifier shown the whole of it at its input "
-            "size sees the object small. <b>Which source.</b> The photos' spectrum falls off a little faster than "
-            f"1/w at high frequencies (slopes {span[default]} against {span[law]}), so its images carry less fine "
-            "detail; on the classes both were made for (Figure "
-            f"{n + len(q2['figures']) - 1}) " + sources_compared(q2, rows, default, law) + " The photos' "
-            "spectrum is the default for its cleaner pictures at the size a report shows them; that the 1/w law "
-            "alone, the assignment's statement, does about as well is the point: the law, enforced, is what makes "
-            "the picture.")]
+            f"central halves ({centre[default]:.0%}): shown whole at its input size, the object is small. "
+            "<b>Which source.</b> The photos' spectrum falls off a little faster than 1/w at high frequencies "
+            f"(slopes {span[default]} against {span[law]}), so its images carry less fine detail; on the classes "
+            f"both were made for (Figure {sources_figure}) " + sources_compared(q2, rows, default, law))]
+
+
+def penalty_verdict(fair, record, default):
+    """What the equal-compute comparison says of the penalty against the default, from its numbers."""
+    if not fair:
+        return ("At equal compute the comparison has not been run for this network "
+                f"(<font name='Mono'>{Q2_BUDGET_COMMAND}</font>).")
+    counts = {m: named_by_hash([r for r in fair["images"] if r["method"] == m], record) for m in fair["methods"]}
+    penalties = [m for m in ("1/w term", "1/w term + robustness") if counts.get(m)]
+    if not penalties or not counts.get(default):
+        judge = {m: sum(r["recognized"] for r in fair["images"] if r["method"] == m) for m in fair["methods"]}
+        return ("At equal compute the sibling judge recognized "
+                + ", ".join(f"{judge[m]} ({m})" for m in fair["methods"])
+                + "; the equal-compute images have not been named blind yet.")
+    best = max(penalties, key=lambda m: counts[m]["top1"])
+    c, d = counts[best], counts[default]
+    return (f"At equal compute (the same work per image), the VLM named {c['top1']} of {c['images']} images of "
+            f"the best penalty variant ({best}) at the first guess ({c['top3']} among three), against "
+            f"{d['top1']} of {d['images']} ({d['top3']}) for the default"
+            + (": the penalty done well is named as often." if c["top1"] >= d["top1"] else
+               ": given the same work, the penalty still is named less often." if c["top1"] else
+               ": given the same work, the penalty is still not named."))
 
 
 def sources_compared(q2, rows, default, law):
-    """A sentence: the two magnitude sources on the classes both were made for, by people and by the sibling."""
+    """A sentence: the two magnitude sources on the classes both were made for, by the VLM and by the sibling."""
     compared = {r["class_index"] for r in rows if r["method"] == law}
     both = [r for r in rows if r["method"] in (default, law) and r["class_index"] in compared]
     human = blind_naming(q2, both, "method")
     judge = {m: sum(r["recognized"] for r in both if r["method"] == m) for m in (default, law)}
-    people = (f"people named {human[default]['top1']} of {human[default]['images']} (photos) and "
+    people = (f"the VLM named {human[default]['top1']} of {human[default]['images']} (photos) and "
               f"{human[law]['top1']} of {human[law]['images']} (1/w law) at the first guess, "
               if default in human and law in human else "")
     return (f"{people}the sibling judge recognized {judge[default]} and {judge[law]} of {len(compared)} whole "
@@ -828,7 +946,7 @@ def main():
     cli.check_writable(args.out)
     title = submission_name(names)
     report = check_report_path(names, args.out)
-    for record in (BENCH_RESULTS, BLIND_NAMING):  # read by the sections: a damaged one is named now, not later
+    for record in (BENCH_RESULTS, BLIND_NAMING, Q2_BUDGET, Q2_SWEEP):  # read by the sections: a damaged one is named now, not later
         read_bench(record)
     listed_photos()  # images/SOURCES.txt, read by Q1, Q2 and the ZIP: a broken line is named before the computing
     start = time.perf_counter()

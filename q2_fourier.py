@@ -6,18 +6,20 @@ and compares them on the same classes:
   towards the law,
       prior(x) = β · Σ_w ρ(w) · (log|F(w)| + log w - c)²,   c = the weighted mean of log|F(w)| + log w,
   where F is the 2-D FFT (tf.signal.fft2d) of each colour channel of a reduced-size (64×64, box-averaged)
-  copy of the image, and ρ(w) ∝ w⁻³ leans on the low frequencies, where an image's layout is decided;
+  copy of the image, and ρ(w) ∝ w^-p (p and β chosen by a sweep on other classes: bench/q2_budget.py);
   alone, with random transformations (lucid), and beside lucid's Fourier parameterization;
 - as a *constraint* (the default answer, MaCo, Fel et al. 2023): the image's magnitude spectrum is fixed —
   to the 1/w law itself, or to the mean spectrum of the bundled photos — and only its phase is optimized,
   so the law holds exactly whatever the optimizer does; every step scores random crops of a larger canvas,
   large ones first, small ones later, with a little noise (cnnvis.param, cnnvis.transforms).
-A penalty is a price the optimizer may pay: it spends it on fine texture that drives this network and that
-a person does not see. A constraint cannot be paid; the optimizer can only decide where things are.
+A penalty is a price the optimizer may pay where the logit gains more; a constraint cannot be paid, the
+optimizer can only decide where things are. The main command gives the penalty methods a share of the
+default's steps (its time budget); bench/q2_budget.py compares every method at the default's work.
 
-Every image is shown to a sibling network (cnnvis.judge), whole and, for a canvas, on its central crop, and
-its spectrum is measured independently (NumPy). Whether a *person* sees the class was measured by blind
-naming (bench/blind_naming.json; the report quotes it).
+Every image is shown to a sibling network (cnnvis.judge), whole and, for a canvas, on its central half (the
+part the figures show, saved as its own file), and its spectrum is measured independently (NumPy). Whether
+a viewer told nothing names the class was measured by blind naming by a vision-language model
+(bench/blind_naming.json; the report quotes it).
 
     python q2_fourier.py                                 # the report's experiment
     python q2_fourier.py --target ostrich 130 --value 30
@@ -32,98 +34,35 @@ from matplotlib import pyplot as plt
 from PIL import Image
 
 from alexnet import ROOT, shown
-from cnnvis import cli
+from cnnvis import cli, spectrum
 from cnnvis.errors import UserError
 from cnnvis.imaging import for_display, network_label, read_image, save_figure, save_image
 from cnnvis.judge import JUDGE, Judge, recognition_rate
-from cnnvis.optimize import Crops, Method, Neuron, Regularizers, seen_whole, visualize
+from cnnvis.optimize import Crops, Neuron, seen_whole, visualize
 from cnnvis.param import listed_photos
+from cnnvis.spectrum import (COMPARED, CROPS, DEFAULT, FOURIER_WEIGHT, LAW, RHO_POWER, STEPS, radial_spectrum,
+                             spectral_slope)
 from cnnvis.quiet_tensorflow import tf
 
-# Ten classes of different kinds: birds, a fish, an insect, food, fruit, a landscape, a vehicle, a building, a flower.
-DEFAULT_CLASSES = ("ostrich", "flamingo", "goldfish", "monarch", "pizza", "strawberry", "volcano", "school bus", "beacon",
-                   "daisy")
-FOURIER_WEIGHT = 20.0  # β: enough for the spectrum to follow 1/w while the class logit still rises
-# Chosen by blind naming against seconds (README): the magnitude-constrained method's steps. The penalty
-# methods take half as many (the main command has a time budget; at 128 steps viewers named 2 of 10 Fourier
-# images and none of the 1/w term's with robustness) and the pixel ones settle within a quarter.
-STEPS = 64
-ROBUST_SHARE, PIXEL_SHARE = 0.5, 0.25
-CROPS = Crops()  # cnnvis.optimize.Crops: its defaults are the report's settings
-DEFAULT = "magnitude-constrained"  # the default answer: the photos' mean spectrum, fixed
-LAW = "magnitude-constrained, 1/w law"  # the other source of the magnitude, compared on the first classes
-COMPARED = 5  # classes the two sources are compared on
-FIGURE_SIDE = 224  # a canvas is shown at this side in the figures (about 2 cm in the report)
+DEFAULT_CLASSES = spectrum.CLASSES  # ten classes of different kinds (the bench runs the same ones)
+# The methods, the 1/w term, its β and ρ and the spectrum's measurement live in cnnvis.spectrum (bench/ runs
+# the same ones at equal compute). The magnitude-constrained method takes STEPS steps; the penalty methods take a
+# share of them here (the main command has a time budget); bench/q2_budget.py runs every method at the
+# default's network work (steps × views × pixels) and the report quotes it.
+FIGURE_SIDE = 224  # an image is drawn from at most this many pixels a side
+FIGURE_COLUMNS, CELL_INCHES = 4, 1.45  # images a figure row, each 3.7 cm wide (the report's text width is 17 cm)
+VERDICT_WIDTH = 27  # characters a line of a verdict (6.5 pt in a 3.8 cm column)
 MAX_CROPS = 512  # crops of all classes in one step (memory: about 4 MB each at 128 pixels)
-
-
-# ---------------------------------------------------------------------------------------------
-# The 1/w prior (TensorFlow, differentiable) and the spectrum as measured (NumPy, independent)
-# ---------------------------------------------------------------------------------------------
-def radial_frequency(size):
-    """|w| in cycles per image for each bin of a size×size FFT."""
-    f = np.fft.fftfreq(size) * size
-    return np.hypot(*np.meshgrid(f, f, indexing="ij"))
-
-
-def fourier_prior(weight, size=64):
-    """rgb [N,S,S,3] (0..255) -> [N] penalty on the deviation of each channel's log-magnitude spectrum,
-    on a size×size copy of the image, from c/w."""
-    w = radial_frequency(size)
-    w[0, 0] = 1.0  # the mean (DC) is removed and carries no weight
-    rho = np.where(radial_frequency(size) > 0, 1.0 / w ** 3, 0.0)
-    rho = tf.constant(rho / rho.sum(), tf.float32)
-    log_w = tf.constant(np.log(w), tf.float32)
-
-    def prior(rgb):
-        # Box-averaged like the measurement (radial_spectrum), so the term sees the detail that is measured.
-        small = tf.nn.avg_pool2d(tf.image.resize(rgb, (4 * size, 4 * size), method="bilinear"), 4, 4, "VALID")
-        small -= tf.reduce_mean(small, axis=[1, 2], keepdims=True)
-        channels = tf.transpose(small, [0, 3, 1, 2])  # fft2d transforms the last two axes: each channel alone
-        magnitude = tf.abs(tf.signal.fft2d(tf.complex(channels, tf.zeros_like(channels))))
-        deviation = tf.math.log(magnitude + 1e-3) + log_w
-        level = tf.reduce_sum(rho * deviation, axis=[2, 3], keepdims=True)
-        return weight * tf.reduce_mean(tf.reduce_sum(rho * tf.square(deviation - level), axis=[2, 3]), axis=1)
-
-    return prior
-
-
-def radial_spectrum(rgb_uint8, size=64):
-    """Radially averaged Fourier magnitude of the box-downsampled, mean-removed image, for radii 2..size/2-1.
-    Returns (radii, magnitude), both 1-D numpy arrays."""
-    small = np.asarray(Image.fromarray(np.asarray(rgb_uint8, np.uint8)).resize((size, size), Image.Resampling.BOX),
-                       np.float64)
-    small -= small.mean(axis=(0, 1))
-    magnitude = np.abs(np.fft.fft2(small, axes=(0, 1))).mean(axis=2)
-    ring = np.rint(radial_frequency(size)).astype(int)
-    radii = np.arange(2, size // 2)
-    return radii, np.array([magnitude[ring == r].mean() for r in radii])
-
-
-def spectral_slope(rgb_uint8, size=64):
-    """Slope of the log-log fit of radial_spectrum: about -1 for natural photos, 0 for white noise."""
-    radii, magnitude = radial_spectrum(rgb_uint8, size)
-    return float(np.polyfit(np.log(radii), np.log(magnitude), 1)[0])
 
 
 # ---------------------------------------------------------------------------------------------
 # The experiment: the 1/w law as a penalty and as a constraint, side by side, on the same classes
 # ---------------------------------------------------------------------------------------------
 def methods(args):
-    """name -> (Method, prior). The image-norm prior alone (Simonyan); the 1/w term alone; the 1/w term with
-    lucid's random transformations and decorrelated colour; the 1/w law built into a Fourier
-    parameterization's step sizes (lucid); and the default: the magnitude held fixed to the photos' mean
-    spectrum, only the phase optimized, over random crops (MaCo). LAW, the same with the 1/w law itself as the
-    magnitude, runs on the first COMPARED classes only (the main command's time budget)."""
-    prior = fourier_prior(args.fourier_weight, args.fourier_size)
-    pixels, free = Regularizers(l2=args.l2), Regularizers(l2=0.0)
-    crops = Crops(args.crops, args.canvas, args.crop_resolution)
-    return {"image-norm prior": (Method("pixels", pixels, share=PIXEL_SHARE), None),
-            "1/w term": (Method("pixels", pixels, share=PIXEL_SHARE), prior),
-            "1/w term + robustness": (Method("decorrelated", free, robust=True, share=ROBUST_SHARE), prior),
-            "Fourier parameterization": (Method("fourier", free, robust=True, share=ROBUST_SHARE), None),
-            DEFAULT: (Method("magnitude", free, magnitude="photos", crops=crops), None),
-            LAW: (Method("magnitude", free, magnitude="1/w", crops=crops), None)}
+    """name -> (Method, prior): cnnvis.spectrum.methods at this run's settings. LAW runs on the first
+    COMPARED classes only (the main command's time budget)."""
+    return spectrum.methods(args.fourier_weight, args.rho_power, args.fourier_size, args.l2,
+                            Crops(args.crops, args.canvas, args.crop_resolution))
 
 
 def central(rgb_uint8, fraction):
@@ -133,33 +72,71 @@ def central(rgb_uint8, fraction):
     return rgb_uint8[start:side - start, start:side - start]
 
 
-def verdict_text(row, prefix=""):
-    return (f"{'centre' if prefix else 'judge'}: {row[prefix + 'judge_top1'][:16]} "
-            f"{row[prefix + 'judge_prob_of_class']:.2f} {'✓' if row[prefix + 'recognized'] else '✗'}")
+def verdict_lines(row, prefix=""):
+    """The sibling judge's verdict as two items: its top-1 class with its p, and its p of the intended class."""
+    top = textwrap.fill(f"judge: {row[prefix + 'judge_top1']} {row[prefix + 'judge_top1_prob']:.2f}"
+                        f" {'✓' if row[prefix + 'recognized'] else '✗'}", VERDICT_WIDTH)
+    return [top, f"p({row['class_name']}) {row[prefix + 'judge_prob_of_class']:.2f}"]
 
 
-def plot_classes(net, classes, images, rows, stem):
-    """Rows: methods; columns: classes. Under each image, the sibling judge's top-1 class and its p of the
-    intended class (✓ when they agree), on the whole image and, for a canvas, on its central crop. Images are
-    contrast-stretched for display; the judge saw them as saved."""
-    fig, axes = plt.subplots(len(images), len(classes), figsize=(1.75 * len(classes), 2.3 * len(images)),
-                             squeeze=False)
-    for r, (method, imgs) in enumerate(images.items()):
-        mine = [row for row in rows if row["method"] == method]
-        for c, (index, img, row) in enumerate(zip(classes, imgs, mine)):
-            ax = axes[r, c]
-            ax.imshow(for_display(np.asarray(Image.fromarray(img).resize((FIGURE_SIDE,) * 2, Image.Resampling.BOX))
-                                  if img.shape[0] > FIGURE_SIDE else img))
-            ax.set_xticks([]), ax.set_yticks([])
-            ax.set_title(f"{net.classes[index]}", fontsize=7)
-            ax.set_xlabel("\n".join([verdict_text(row)] + ([verdict_text(row, "centre_")] if "centre_recognized" in row
-                                                         else [])), fontsize=5.5)
-            if c == 0:
-                ax.set_ylabel(textwrap.fill(method, 18), fontsize=7)
-    fig.suptitle(f"Q2: class visualizations — {network_label(net)}\njudge: EfficientNet-Lite1, a sibling network "
-                 f"(recognition by it is not recognition by a person)", fontsize=8)
-    fig.tight_layout(h_pad=1.0)  # room for two lines of verdicts above the next row's titles
+def shown_part(img, row, crops):
+    """What a figure shows of an image, and the verdict on that: a canvas's central part (where the crops
+    concentrated), else the whole image."""
+    if crops and "centre_recognized" in row:
+        return central(img, crops.start), verdict_lines(row, "centre_")
+    return img, verdict_lines(row)
+
+
+def plot_grid(net, cells, columns, stem, row_labels=None):
+    """cells: (image, title, verdict lines) in reading order, `columns` a row, each image CELL_INCHES wide:
+    at the report's text width (17 cm) the figure prints at its own size (≥ 3.5 cm an image, text ≥ 6.5 pt).
+    Images are contrast-stretched for display; the judge saw them as saved."""
+    rows = -(-len(cells) // columns)
+    label_space = 0.35 if row_labels else 0.0
+    height = (CELL_INCHES + 0.38) * rows + 0.3
+    fig, axes = plt.subplots(rows, columns, squeeze=False, figsize=(label_space + CELL_INCHES * columns, height))
+    for ax in axes.flat:
+        ax.axis("off")
+    for k, (img, title, lines) in enumerate(cells):
+        if img is None:  # a short row's empty place
+            continue
+        ax = axes.flat[k]
+        ax.axis("on")
+        ax.imshow(for_display(np.asarray(Image.fromarray(img).resize((FIGURE_SIDE,) * 2, Image.Resampling.BOX))
+                              if img.shape[0] > FIGURE_SIDE else img))
+        ax.set_xticks([]), ax.set_yticks([])
+        if title:
+            ax.set_title(title, fontsize=8)
+        ax.set_xlabel("\n".join(lines), fontsize=6.5, linespacing=1.05, labelpad=2)
+    for r, label in enumerate(row_labels or []):
+        axes[r, 0].set_ylabel(textwrap.fill(label, 22), fontsize=7.5)
+    fig.suptitle(f"{network_label(net)}; judge: EfficientNet-Lite1, a sibling network", fontsize=7.5)
+    fig.tight_layout(pad=0.2, h_pad=0.2, w_pad=0.3, rect=(0, 0, 1, 1 - 0.2 / height))
     return save_figure(fig, stem)
+
+
+def plot_classes(net, classes, images, rows, stem, crops):
+    """Rows: methods; columns: classes (the class named once, above the first row)."""
+    cells = []
+    for r, (method, imgs) in enumerate(images.items()):
+        mine = {row["class_index"]: row for row in rows if row["method"] == method}
+        for index, img in zip(classes, imgs):
+            shown_img, lines = shown_part(img, mine[index], crops if method in (DEFAULT, LAW) else None)
+            cells.append((shown_img, net.classes[index] if r == 0 else "", lines))
+        cells += [(None, "", [])] * (FIGURE_COLUMNS - len(classes))
+    labels = [m + (" (central half of the canvas)" if m in (DEFAULT, LAW) else "") for m in images]
+    return plot_grid(net, cells, FIGURE_COLUMNS, stem, labels)
+
+
+def plot_sources(net, classes, images, rows, stem, crops):
+    """The two magnitude sources side by side, class by class (FIGURE_COLUMNS images a row)."""
+    by = {(row["method"], row["class_index"]): row for row in rows}
+    cells = []
+    for k, index in enumerate(classes):
+        for method, short in ((LAW, "1/w law"), (DEFAULT, "photos' spectrum")):
+            shown_img, lines = shown_part(images[method][k], by[(method, index)], crops)
+            cells.append((shown_img, f"{net.classes[index]}: {short}", lines))
+    return plot_grid(net, cells, FIGURE_COLUMNS, stem)
 
 
 def plot_spectra(rows, images, reference, stem, size):
@@ -209,9 +186,14 @@ def run_method(net, args, name, method, prior, classes, judge, result_set):
     rows = []
     for i, (index, img, verdict) in enumerate(zip(classes, images, verdicts)):
         path = save_image(result_set.path(f"images/{tag}_{index}.png"), img)
+        if method.crops:  # the part the figures show (and blind viewers were shown): a file of its own
+            verdict = {**verdict, "centre_image_file": result_set.relative(save_image(
+                result_set.path(f"images/{tag}_{index}_centre.png"), central(img, method.crops.start)))}
         rows.append({"class_index": index, "class_name": net.classes[index], "method": name,
                      **method.describe(), "steps": method.steps(args.steps), "image_side": int(img.shape[0]),
+                     "work": spectrum.work(method, net, args.steps),
                      "fourier_weight": args.fourier_weight if prior else 0.0,
+                     "rho_power": args.rho_power if prior else None,
                      "target_logit": args.value, "logit": float(logits[i]), "prob": float(prob[i, index]),
                      "top_class": net.classes[int(prob[i].argmax())], **verdict,
                      "spectral_slope": spectral_slope(img, args.fourier_size),
@@ -231,17 +213,19 @@ def experiment(net, args, classes, reference, judge, result_set):
     centre_rates = {name: recognition_rate({"recognized": r["centre_recognized"]} for r in rows if r["method"] == name)
                     for name in images if any("centre_recognized" in r for r in rows if r["method"] == name)}
     shown_methods = [m for m in images if m != LAW]
-    figures = [plot_classes(net, classes[start:start + 5], {m: images[m][start:start + 5] for m in shown_methods},
-                            [r for r in rows if r["class_index"] in classes[start:start + 5] and r["method"] != LAW],
-                            result_set.path(f"figures/q2_classes_{start // 5 + 1}"))
-               for start in range(0, len(classes), 5)]  # five classes a figure, so the images are large enough
+    crops = Crops(args.crops, args.canvas, args.crop_resolution)
+    groups = [list(g) for g in np.array_split(classes, -(-len(classes) // FIGURE_COLUMNS))]
+    figures = [plot_classes(net, group, {m: [images[m][classes.index(c)] for c in group] for m in shown_methods},
+                            [r for r in rows if r["class_index"] in group and r["method"] != LAW],
+                            result_set.path(f"figures/q2_classes_{k + 1}"), crops)
+               for k, group in enumerate(groups)]  # FIGURE_COLUMNS classes at most a figure, the images large enough
     compared = classes[:COMPARED]
-    figures += [plot_classes(net, compared, {LAW: images[LAW], DEFAULT: images[DEFAULT][:COMPARED]},
+    figures += [plot_sources(net, compared, {LAW: images[LAW], DEFAULT: images[DEFAULT][:COMPARED]},
                              [r for r in rows if r["method"] in (LAW, DEFAULT) and r["class_index"] in compared],
-                             result_set.path("figures/q2_sources")),
+                             result_set.path("figures/q2_sources"), crops),
                 plot_spectra(rows, images, (shown(args.reference), reference), result_set.path("figures/q2_spectra"),
                              args.fourier_size)]
-    return rows, images, rates, centre_rates, figures
+    return rows, images, rates, centre_rates, figures, [[int(c) for c in g] for g in groups]
 
 
 def main():
@@ -256,6 +240,8 @@ def main():
     p.add_argument("--l2", type=cli.number(float, 0, 1e6), default=1.0, help="weight λ of the image-norm regularizer")
     p.add_argument("--fourier-weight", type=cli.number(float, 0, 1e6), default=FOURIER_WEIGHT,
                    help="weight β of the 1/w term")
+    p.add_argument("--rho-power", type=cli.number(float, 0, 8), default=RHO_POWER,
+                   help="the 1/w term weighs frequency w by w^-(this): higher leans on the low frequencies")
     p.add_argument("--fourier-size", type=cli.number(int, 8, 1024), default=64,
                    help="side of the reduced image the term is computed on")
     p.add_argument("--crops", type=cli.number(int, 1, 64), default=CROPS.count,
@@ -285,16 +271,18 @@ def main():
     reference = read_image(args.reference)
     judge = Judge()
     with cli.result_set(p, args, "q2", net) as result_set:
-        rows, images, rates, centre_rates, figures = experiment(net, args, classes, reference, judge, result_set)
+        rows, images, rates, centre_rates, figures, groups = experiment(net, args, classes, reference, judge,
+                                                                        result_set)
         path = result_set.write_results({
             **cli.header(args, net, result_set.final.name), "fourier_weight": args.fourier_weight,
+            "rho_power": args.rho_power,
             "fourier_size": args.fourier_size, "l2": args.l2, "steps": args.steps, "default_method": DEFAULT,
             "compared_method": LAW,
             "crops": {"count": args.crops, "canvas": args.canvas, "resolution": CROPS.side(net, args.crop_resolution),
                       "start": CROPS.start, "end": CROPS.end, "noise": CROPS.noise},
             "reference_slope": spectral_slope(reference, args.fourier_size), "judge": JUDGE,
             "recognition_rate": rates, "centre_recognition_rate": centre_rates, "classes": rows,
-            "figures": [result_set.relative(f) for f in figures]})
+            "figures": [result_set.relative(f) for f in figures], "figure_classes": groups})
     for row in rows:
         print(f"{row['method']:>30}  {row['class_name']:<16} logit {row['logit']:6.2f}  judge: {row['judge_top1']:<16} "
               f"p(class) {row['judge_prob_of_class']:.2f}  slope {row['spectral_slope']:+.2f}")

@@ -20,7 +20,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root, wherever this is run from
 import alexnet  # noqa: E402
-from cnnvis import fooling, param  # noqa: E402
+from cnnvis import fooling, param, spectrum  # noqa: E402  (spectrum: Q2's methods, timed as Q2 runs them)
 from cnnvis.files import write_json  # noqa: E402
 from cnnvis.imaging import read_image  # noqa: E402
 from cnnvis.optimize import Neuron, Regularizers, optimize, neuron_values, visualize  # noqa: E402
@@ -28,7 +28,6 @@ from cnnvis.faithfulness import compare_maps, occlusion_saliency  # noqa: E402
 from cnnvis.incremental import IncrementalOcclusion  # noqa: E402
 from cnnvis.occlusion import DEFAULT_IMAGES, occlusion_map  # noqa: E402
 from cnnvis.quiet_tensorflow import keras, tf  # noqa: E402
-import q2_fourier  # noqa: E402  (its methods and settings, timed exactly as Q2 runs them)
 
 
 def best_of(fn, repeats=3):
@@ -201,21 +200,18 @@ def bench_faithfulness(net, images, blocks=(32, 64), stride=16):
     return results
 
 
-def bench_class_visualization(net, classes=q2_fourier.DEFAULT_CLASSES):
+def bench_class_visualization(net, classes=spectrum.CLASSES):
     """Seconds per class image of each Q2 method at the report's settings, for the report's classes: a whole
     run each, tracing included (what a user waits for); and xplique's MaCo at its defaults on the same network
     (one objective a run, 256 steps of 32 crops of a 512-pixel canvas), from the marginal cost of its steps,
-    for the same comparison. (Whether people name the images: bench/blind_naming.json.)"""
+    for the same comparison. (Whether a vision-language model names the images blind: bench/blind_naming.json.)"""
     from xplique.features_visualizations import Objective, maco
-    args = argparse.Namespace(fourier_weight=q2_fourier.FOURIER_WEIGHT, fourier_size=64, l2=1.0,
-                              crops=q2_fourier.CROPS.count, canvas=q2_fourier.CROPS.canvas,
-                              crop_resolution=q2_fourier.CROPS.resolution)
     indices = [net.classes.find(c) for c in classes]
     seconds = {}
-    for name, (method, prior) in q2_fourier.methods(args).items():
-        mine = indices[:q2_fourier.COMPARED] if name == q2_fourier.LAW else indices
+    for name, (method, prior) in spectrum.methods().items():
+        mine = indices[:spectrum.COMPARED] if name == spectrum.LAW else indices
         start = time.perf_counter()
-        visualize(net, [Neuron(net.logits_layer, c) for c in mine], None, method, q2_fourier.STEPS, 0, prior)
+        visualize(net, [Neuron(net.logits_layer, c) for c in mine], None, method, spectrum.STEPS, 0, prior)
         seconds[name] = (time.perf_counter() - start) / len(mine)
     # xplique feeds images in (-1, 1) to a model with one output: ours behind that scaling, to the logits.
     v = keras.Input((net.input_size, net.input_size, 3))
@@ -229,7 +225,7 @@ def bench_class_visualization(net, classes=q2_fourier.DEFAULT_CLASSES):
     xplique_seconds = best_of(lambda: run(1), repeats=1) + 255 * per_step
     return {"q2_seconds_per_image": seconds, "xplique_maco_seconds_per_image": xplique_seconds,
             "xplique_maco_step_seconds": per_step,
-            "maco_speedup_vs_xplique": xplique_seconds / seconds[q2_fourier.DEFAULT]}
+            "maco_speedup_vs_xplique": xplique_seconds / seconds[spectrum.DEFAULT]}
 
 
 def bench_main_command(prefix="main_command", extra=()):

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from cnnvis import cli
-from cnnvis import fooling, occlusion, optimize, param
+from cnnvis import fooling, occlusion, optimize, param, spectrum
 import q1_visualize
 import q2_fourier
 import q3_fool
@@ -128,7 +128,7 @@ def test_q1_command_line_writes_results(monkeypatch, capsys, tmp_path):
 # --------------------------------------------------------------------------------------------------
 def power_law_noise(exponent, size=224, seed=0):
     """Grey-level noise whose Fourier magnitude falls exactly as w**exponent, as uint8 RGB."""
-    w = q2_fourier.radial_frequency(size)
+    w = spectrum.radial_frequency(size)
     w[0, 0] = np.inf
     phase = np.exp(2j * np.pi * np.random.default_rng(seed).uniform(size=(size, size)))
     img = np.real(np.fft.ifft2(w ** exponent * phase))
@@ -143,7 +143,7 @@ def test_q2_spectral_slope_measures_known_answers():
 
 
 def test_q2_prior_prefers_one_over_w_and_treats_channels_separately():
-    prior = q2_fourier.fourier_prior(1.0)
+    prior = spectrum.fourier_prior(1.0)
     natural, white, steep = (prior(tf.constant(power_law_noise(e)[None], tf.float32)).numpy()[0]
                              for e in (-1.0, 0.0, -2.0))
     assert natural < 0.6 * min(white, steep)  # what remains at the optimum is the random-phase scatter
@@ -157,7 +157,7 @@ def test_q2_prior_prefers_one_over_w_and_treats_channels_separately():
 def test_q2_fourier_prior_gives_natural_spectrum(lite0):
     neurons = [Neuron(lite0.logits_layer, 9)]
     rgb = visualize(lite0, neurons, [30.0], Method("pixels", Regularizers(l2=1.0)), steps=160, seed=0,
-                    prior=q2_fourier.fourier_prior(q2_fourier.FOURIER_WEIGHT))
+                    prior=spectrum.fourier_prior(q2_fourier.FOURIER_WEIGHT))
     img = np.clip(np.round(rgb[0]), 0, 255).astype(np.uint8)
     assert -1.6 <= q2_fourier.spectral_slope(img) <= -0.8
     assert optimize.achieved(lite0, img[None], neurons)[0] > 25
@@ -340,5 +340,5 @@ def test_q2_spectrum_term_gives_the_same_images_every_time(lite0):
     running side by side they once drifted apart within a few steps)."""
     neurons = [Neuron(lite0.logits_layer, c) for c in (9, 130, 1, 323, 963, 949, 980, 779, 437, 985)]
     a, b = (visualize(lite0, neurons, None, Method("pixels", Regularizers(l2=1.0)), steps=24, seed=0,
-                      prior=q2_fourier.fourier_prior(q2_fourier.FOURIER_WEIGHT)) for _ in range(2))
+                      prior=spectrum.fourier_prior(q2_fourier.FOURIER_WEIGHT)) for _ in range(2))
     np.testing.assert_array_equal(a, b)

@@ -98,7 +98,7 @@ def test_custom_q2_run_does_not_replace_the_reports_set(monkeypatch, capsys, tmp
 
 def argparse_defaults():
     class Args:
-        fourier_weight, fourier_size, l2 = q2_fourier.FOURIER_WEIGHT, 64, 1.0
+        fourier_weight, fourier_size, l2, rho_power = q2_fourier.FOURIER_WEIGHT, 64, 1.0, q2_fourier.RHO_POWER
         crops, canvas, crop_resolution = q2_fourier.CROPS.count, q2_fourier.CROPS.canvas, q2_fourier.CROPS.resolution
     return Args()
 
