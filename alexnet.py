@@ -510,7 +510,7 @@ def load(source=None, weights_dir=WEIGHTS_DIR, verbose=True):
         found = alexnet_weights_in(weights_dir)
         if found is None:
             source = "efficientnet-lite0"
-            reason = (f"AlexNet weights were not found in {shown(weights_dir)}/ (bvlc_alexnet.npy or the per-layer "
+            reason = (f"AlexNet weights not found in {shown(weights_dir)}/ (bvlc_alexnet.npy or the per-layer "
                       f".npy files), so the bundled ImageNet-pretrained EfficientNet-Lite0 was used")
         else:
             source, reason, fetch_hint = found, f"AlexNet weights found at {shown(found)}", ""
