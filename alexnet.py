@@ -26,6 +26,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -645,13 +646,22 @@ def bundled(variant, reason=""):
                         f"weights/ from the project's repository, or put AlexNet's weights in weights/ "
                         f"(python alexnet.py --fetch).")
 
+    def load_weights(model):
+        try:
+            return lite.load_weights(model, lite.weights_file(variant))
+        except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as e:
+            # numpy's text for a bad header advises allow_pickle=True: never repeated to a user
+            detail = "a damaged numpy header" if "allow_pickle" in str(e) else f"{type(e).__name__}: {e}"
+            raise UserError(f"{shown(lite.weights_file(variant))}, the weights of the bundled {variant}, cannot be "
+                            f"read ({detail}); copy weights/ from the project's repository.") from None
+
     @functools.lru_cache(maxsize=1)
     def any_size():  # the same network for inputs of any side, built when first asked for
         model, outputs = lite.build(variant, any_size=True)
-        return lite.load_weights(model, lite.weights_file(variant)), outputs
+        return load_weights(model), outputs
 
     model, outputs = lite.build(variant)
-    lite.load_weights(model, lite.weights_file(variant))
+    load_weights(model)
     return Network(variant, model, outputs, "logits", lite.rgb_to_x, lite.x_to_rgb, reason, any_size)
 
 
@@ -666,7 +676,8 @@ def fetch(url=BVLC_URL, dest=WEIGHTS_DIR / BVLC_FILE, sha256=BVLC_SHA256, timeou
         if dest.is_dir():
             raise UserError(f"--dest {dest} is a folder; give the file to save, e.g. {dest / BVLC_FILE}.")
     except OSError as e:
-        raise UserError(f"--dest {dest} cannot be used ({e.strerror or e}); give the path of the file to save.") from None
+        raise UserError(f"--dest {dest} cannot be used ({e.strerror or e}); give the path of the file to "
+                        f"save.") from None
     sha256 = check_sha256(sha256)
     check_url(url)
     digest = hashlib.sha256()

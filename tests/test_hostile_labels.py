@@ -6,6 +6,9 @@ import hashlib
 import logging
 import os
 import signal
+import struct
+import zipfile
+import zlib
 from contextlib import contextmanager
 
 import numpy as np
@@ -183,6 +186,29 @@ def dark_grey():
     return (10 + np.arange(64 * 80).reshape(64, 80) % 51).astype(np.uint8)
 
 
+def write_png16(path, values, colour_type):
+    """A 16-bit PNG (colour type 2: RGB, 4: grey and alpha), which Pillow reads but cannot write."""
+    height, width = values.shape[:2]
+    raw = b"".join(b"\x00" + row.tobytes() for row in values.reshape(height, -1).astype(">u2"))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) +
+                     chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("colour_type", [2, 4])
+def test_16_bit_colour_and_grey_alpha_pngs_read_at_their_scale(colour_type, dark_grey, tmp_path):
+    """Cases beyond the issue's, which Pillow already reads right (kept right here): 16-bit RGB and grey+alpha."""
+    planes = ([dark_grey, dark_grey // 2, dark_grey + 100] if colour_type == 2 else
+              [dark_grey, np.full_like(dark_grey, 255)])
+    write_png16(tmp_path / "x.png", np.stack(planes, -1).astype(np.uint16) * 257, colour_type)
+    rgb = read_image(tmp_path / "x.png")
+    np.testing.assert_array_equal(rgb, np.stack(planes[:3] if colour_type == 2 else [dark_grey] * 3, -1))
+
+
 @pytest.mark.parametrize("name, to_file", [
     ("x16.png", lambda g: Image.fromarray(g.astype(np.uint16) * 257)),
     ("x16.tif", lambda g: Image.fromarray(g.astype(np.uint16) * 257)),
@@ -295,6 +321,24 @@ def test_a_numpy_header_error_never_advises_allow_pickle(synthetic_params, tmp_p
     with pytest.raises(UserError) as info:
         alexnet.read_bvlc_npy(write_long_header_npy(tmp_path / "bvlc_alexnet.npy", (1,)))
     assert "header" in str(info.value) and "allow_pickle" not in str(info.value)
+
+
+@pytest.mark.parametrize("damage", [b"not a zip archive", None])
+def test_damaged_bundled_weights_are_one_sentence(damage, monkeypatch, tmp_path):
+    """The same kind of case for the bundled network's archive: garbage, or a member with an oversized header."""
+    from cnnvis import efficientnet_lite
+    monkeypatch.setattr(efficientnet_lite, "WEIGHTS_DIR", tmp_path)
+    archive = efficientnet_lite.weights_file("efficientnet-lite0")
+    if damage is None:
+        member = write_long_header_npy(tmp_path / "member.npy", (1,)).read_bytes()
+        with zipfile.ZipFile(archive, "w") as zf:
+            zf.writestr("stem_conv/kernel.npy", member)
+    else:
+        archive.write_bytes(damage)
+    with pytest.raises(UserError) as info:
+        alexnet.bundled.__wrapped__("efficientnet-lite0")
+    assert "the weights of the bundled efficientnet-lite0, cannot be read" in str(info.value)
+    assert "allow_pickle" not in str(info.value)
 
 
 # --------------------------------------------------------------------------------------------------
