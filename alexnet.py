@@ -537,7 +537,7 @@ def load(source=None, weights_dir=WEIGHTS_DIR, verbose=True):
         net = copy.copy(alexnet_once(Path(source), weights_fingerprint(source)))
         net.reason = reason
     if verbose:
-        print(f"network: {net.name} ({net.reason}{fetch_hint}); {net.weights}", file=sys.stderr)
+        print(f"network: {net.name}; {net.reason}{fetch_hint}; weights: {net.weights}", file=sys.stderr)
     return net
 
 
