@@ -34,8 +34,8 @@ with _stderr_silenced():
 
 class _TracedOncePerCall(logging.Filter):
     """Drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing" warning, and only it.
-    The project's loops (optimize, fooling) build one step function per call around that call's own variables,
-    traced once and then called at every step; TensorFlow counts tracings per Python source function across
+    cnnvis.optimize builds one step function per optimization around that optimization's own variables, traced
+    once and then called at every step; TensorFlow counts tracings per Python source function across
     all such functions, so a run of several short optimizations (Q2's methods, Q1's variants) looks to it like
     one function retraced, though no function is traced twice."""
 
