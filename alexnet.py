@@ -13,19 +13,20 @@ Value spaces: `rgb` is float RGB in 0..255, `rgb_uint8` its 8-bit form, `x` the 
 Run `python alexnet.py --fetch` to download bvlc_alexnet.npy into weights/ (where a network is reachable).
 """
 from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during the heavy imports below)
+from cnnvis import __version__
 
 import argparse
 import copy
 import difflib
 import functools
 import hashlib
-import json
 import pickle
 import re
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -81,9 +82,30 @@ class ClassNames(tuple):
         self.lemmas = [line.split("\t")[1].lower() for line in lines]
         return self
 
+    def _several(self, text, matches, shown=8):
+        """The sentence for a name that matches several classes: each match with its index; classes that share
+        one name ("crane": the bird and the machine) told apart by their neighbours in the class list."""
+        same = len({self[i].lower() for i in matches}) < len(matches)
+
+        def entry(i):
+            if not same:
+                return f"{self[i]} ({i})"
+            return f"{self[i]} ({i}, between {self[i - 1] if i else 'the start'} and " \
+                   f"{self[i + 1] if i + 1 < len(self) else 'the end'})"
+
+        listed = ", ".join(entry(i) for i in matches[:shown])
+        more = f" and {len(matches) - shown} more" if len(matches) > shown else ""
+        if len({self[i].lower() for i in matches}) == 1:
+            advice = "give its index"
+        else:
+            advice = "give its index or a name only one of them has"
+        return f"class name '{text}' matches {len(matches)} classes: {listed}{more}; {advice}."
+
     def find(self, query):
         """Class index from an index ("281", 281) or a (partial) name ("tabby", "ostrich")."""
         text = str(query).strip()
+        if not text:
+            raise UserError("an empty class name was given; give a class index 0..999 or an ImageNet class name.")
         if re.fullmatch(r"-?[0-9]+", text):  # not str.isdigit(): "²" is a digit to it, but no number to int()
             index = int(text)
             if not 0 <= index < len(self):
@@ -98,8 +120,7 @@ class ClassNames(tuple):
         if len(partial) == 1:
             return partial[0]
         if partial:
-            listed = ", ".join(f"{self[i]} ({i})" for i in partial[:8])
-            raise UserError(f"class name '{text}' matches several classes: {listed}; give its index or a longer name.")
+            raise UserError(self._several(text, partial))
         lowered = [n.lower() for n in self]
         near = difflib.get_close_matches(low, lowered, n=5, cutoff=0.6)
         hint = ", ".join(f"{self[lowered.index(m)]} ({lowered.index(m)})" for m in near)
@@ -324,21 +345,54 @@ def _check_shape(path, what, array, shape):
 
 
 def _npy_header(f):
-    """(shape, fortran_order, dtype) from an open .npy file, read without touching its data."""
-    version = np.lib.format.read_magic(f)
-    return (np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0)(f)
+    """(shape, fortran_order, dtype) from an open .npy file, read without touching its data. A header numpy
+    refuses is a ValueError in this project's words: numpy's own advises allow_pickle=True, which would run
+    any code an untrusted file holds."""
+    try:
+        version = np.lib.format.read_magic(f)
+    except ValueError:
+        raise ValueError("it does not start as a numpy .npy file does") from None
+    try:
+        return (np.lib.format.read_array_header_1_0 if version == (1, 0) else
+                np.lib.format.read_array_header_2_0)(f)
+    except ValueError:
+        raise ValueError("its numpy header is damaged or longer than a real weights file's") from None
 
 
-def read_bvlc_npy(path):
-    """bvlc_alexnet.npy (a pickled {layer: [W, b]}) -> {layer: (kernel, bias)}, without running any code."""
+class _HashingReader:
+    """A binary file that adds every byte read from it to `digest`: the SHA-256 of exactly what was loaded."""
+
+    def __init__(self, f, digest):
+        self.f, self.digest = f, digest
+
+    def read(self, size=-1):
+        data = self.f.read(size)
+        self.digest.update(data)
+        return data
+
+    def readline(self, size=-1):
+        data = self.f.readline(size)
+        self.digest.update(data)
+        return data
+
+    def rest(self):
+        while self.read(1 << 22):
+            pass
+
+
+def read_bvlc_npy(path, digest=None):
+    """bvlc_alexnet.npy (a pickled {layer: [W, b]}) -> {layer: (kernel, bias)}, without running any code;
+    every byte of the file is added to `digest` (a hashlib object) when one is given."""
     path = Path(path)
     try:
-        with open(path, "rb") as f:
+        with open(path, "rb") as raw:
+            f = _HashingReader(raw, digest or hashlib.sha256())
             header = _npy_header(f)
             if header[2] != np.dtype(object):
                 raise UserError(f"{path}: expected a pickled dict of AlexNet layers (object .npy), "
                                 f"found a plain {header[2]} array of shape {header[0]}.")
             obj = _ArraysOnlyUnpickler(f, encoding="latin1").load()
+            f.rest()
     except UserError:
         raise
     except pickle.UnpicklingError as e:
@@ -368,6 +422,9 @@ def read_bvlc_npy(path):
 
 def _read_plain_npy(path, what, shape):
     if not path.is_file():
+        if path.exists():  # a named pipe or a device: reading it could wait forever
+            raise UserError(f"{path} is not a regular file; the per-layer AlexNet weights folder needs a .npy "
+                            f"file there for {what}.")
         raise UserError(f"{path}: missing; the per-layer AlexNet weights folder needs it for {what}.")
     try:
         with open(path, "rb") as f:  # the header's shape is checked before any data is allocated
@@ -404,14 +461,22 @@ def read_per_layer_folder(folder):
     return params
 
 
-def read_alexnet_weights(path):
+def read_alexnet_weights(path, digest=None):
+    """{layer: (kernel, bias)} from bvlc_alexnet.npy (its bytes added to `digest`) or a per-layer folder."""
     path = Path(path)
-    if path.is_dir():
-        if (path / BVLC_FILE).is_file():
-            return read_bvlc_npy(path / BVLC_FILE)
-        return read_per_layer_folder(path)
-    if path.is_file():
-        return read_bvlc_npy(path)
+    try:
+        if path.is_dir():
+            if (path / BVLC_FILE).is_file():
+                return read_bvlc_npy(path / BVLC_FILE, digest)
+            return read_per_layer_folder(path)
+        if path.is_file():
+            return read_bvlc_npy(path, digest)
+        exists = path.exists()
+    except OSError as e:  # a name too long, a loop of links, a folder it may not enter
+        raise UserError(f"{path}: cannot be read ({e.strerror or e}); give bvlc_alexnet.npy or a folder of "
+                        f"per-layer .npy files.") from None
+    if exists:  # a named pipe or a device: reading it could wait forever
+        raise UserError(f"{path} is not a regular file; give bvlc_alexnet.npy or a folder of per-layer .npy files.")
     raise UserError(f"{path}: no such file or folder; give bvlc_alexnet.npy or a folder of per-layer .npy files.")
 
 
@@ -441,23 +506,30 @@ NETWORKS = ("auto", "alexnet", "efficientnet-lite0")
 def load(source=None, weights_dir=WEIGHTS_DIR, verbose=True):
     """The network: None/"auto" = AlexNet if its weights are in weights_dir, else EfficientNet-Lite0;
     "alexnet" (weights required), "efficientnet-lite0", or a path to AlexNet weights."""
+    fetch_hint = "; get AlexNet with: python alexnet.py --fetch"  # said on stderr where AlexNet's weights are absent
     if source in (None, "auto"):
         found = alexnet_weights_in(weights_dir)
         if found is None:
             source = "efficientnet-lite0"
-            reason = (f"AlexNet weights not found in {shown(weights_dir)}/ (bvlc_alexnet.npy or the per-layer .npy files); "
-                      f"using the bundled ImageNet-pretrained EfficientNet-Lite0 "
-                      f"(get AlexNet with: python alexnet.py --fetch)")
+            reason = (f"AlexNet weights not found in {shown(weights_dir)}/ (bvlc_alexnet.npy or the per-layer "
+                      f".npy files), so the bundled ImageNet-pretrained EfficientNet-Lite0 was used")
         else:
-            source, reason = found, f"AlexNet weights found at {shown(found)}"
+            source, reason, fetch_hint = found, f"AlexNet weights found at {shown(found)}", ""
     elif source == "alexnet":
         found = alexnet_weights_in(weights_dir)
         if found is None:
             raise UserError(f"AlexNet weights not found in {shown(weights_dir)}/; place bvlc_alexnet.npy (or the per-layer "
                             f".npy files) there, run 'python alexnet.py --fetch', or use --net efficientnet-lite0.")
-        source, reason = found, f"AlexNet requested; weights at {shown(found)}"
+        source, reason, fetch_hint = found, f"AlexNet requested; weights at {shown(found)}", ""
+    elif source == "efficientnet-lite0":
+        # Said as it is: a user who has AlexNet's weights and still chose the bundled network must not be told
+        # they were missing (the report's title page quotes this reason).
+        present = alexnet_weights_in(weights_dir) is not None
+        fetch_hint = "" if present else fetch_hint
+        present = "AlexNet weights are present in" if present else "AlexNet weights are not present in"
+        reason = f"the user chose the bundled network with --net {source} ({present} {shown(weights_dir)}/)"
     else:
-        reason = f"{source} requested"
+        reason, fetch_hint = f"AlexNet weights given as {shown(source)}", ""
 
     if source == "efficientnet-lite0":
         net = bundled(source, reason)
@@ -465,16 +537,21 @@ def load(source=None, weights_dir=WEIGHTS_DIR, verbose=True):
         net = copy.copy(alexnet_once(Path(source), weights_fingerprint(source)))
         net.reason = reason
     if verbose:
-        print(f"network: {net.name} ({net.reason}); {net.weights}", file=sys.stderr)
+        print(f"network: {net.name}; {net.reason}{fetch_hint}; weights: {net.weights}", file=sys.stderr)
     return net
 
 
 def weights_fingerprint(path):
-    """What tells AlexNet weights on disk apart without reading them: each .npy file's path, size and
-    modification time."""
+    """What tells AlexNet weights on disk apart without reading them: each .npy file's path, inode, size,
+    modification and change times (a file replaced by another, or rewritten with its old times, changes one)."""
     path = Path(path)
-    files = sorted(path.glob("*.npy")) if path.is_dir() else [path] if path.is_file() else []
-    return tuple((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    try:
+        files = sorted(path.glob("*.npy")) if path.is_dir() else [path] if path.is_file() else []
+        stats = [(f, f.stat()) for f in files]
+    except OSError as e:
+        raise UserError(f"{path}: cannot be read ({e.strerror or e}); give bvlc_alexnet.npy or a folder of "
+                        f"per-layer .npy files.") from None
+    return tuple((str(f.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) for f, st in stats)
 
 
 @functools.lru_cache(maxsize=1)
@@ -482,8 +559,9 @@ def alexnet_once(path, fingerprint):
     """AlexNet from the weights at `path`, built and checked once per process while the files stay the same
     (`fingerprint`). make_report runs the four questions in one process, and TensorFlow never frees a network
     that a traced custom gradient (conv1's) has seen, so one network per question would pile up (0.4 GB each)."""
-    net = alexnet_from_params(read_alexnet_weights(path), "")
-    net.weights = judge_alexnet_weights(net, path)
+    digest = hashlib.sha256()
+    net = alexnet_from_params(read_alexnet_weights(path, digest), "")
+    net.weights = judge_alexnet_weights(net, path, digest.hexdigest())
     return net
 
 
@@ -493,53 +571,56 @@ def alexnet_once(path, fingerprint):
 # Bundled photos and the classes a trained ImageNet network puts in its top 5 for them.
 KNOWN_PHOTOS = {"coffee.jpg": {"espresso", "cup", "coffee mug", "eggnog", "consomme"},
                 "chelsea.jpg": {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat", "lynx"}}
-HASH_CACHE = WEIGHTS_DIR / ".sha256-cache.json"
+# How many times more probability each photo's own classes must get on it than on every other known photo: a
+# network whose output does not depend on its input gives each class the same on all photos (ratio 1), however
+# its constant output is chosen; a trained network gives a photo's classes orders of magnitude more on it.
+OWN_CLASS_RATIO = 10.0
 
 
 def sha256_of(path):
-    """SHA-256 of a file, computed once and remembered (by path, size and modification time) in weights/."""
-    path = Path(path).resolve()
-    stat = path.stat()
-    key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
-    try:
-        cache = json.loads(HASH_CACHE.read_text())
-    except (OSError, ValueError):
-        cache = {}
-    if key not in cache:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 22):
-                digest.update(chunk)
-        cache = {k: v for k, v in cache.items() if not k.startswith(f"{path}|")} | {key: digest.hexdigest()}
-        try:
-            with atomic_path(HASH_CACHE) as tmp:
-                tmp.write_text(json.dumps(cache, indent=1))
-        except OSError:
-            pass  # a read-only weights/ only costs hashing again next time
-    return cache[key]
+    """SHA-256 of a file's bytes, computed now: never taken from a file a user can edit."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
-def judge_alexnet_weights(net, source):
-    """One sentence on what these AlexNet weights are: the published file (by SHA-256; no checksum is published
-    for the course's per-layer files), and whether they behave like the trained network on bundled photos whose
-    class is known (each in the top 5)."""
+def judge_alexnet_weights(net, source, sha256=None):
+    """One sentence on what these AlexNet weights are: the published file (by the SHA-256 of the bytes read,
+    `sha256`, or computed now; no checksum is published for the course's per-layer files), and whether they
+    behave like the trained network on bundled photos whose class is known: each photo's class in its top 5,
+    and each photo's classes OWN_CLASS_RATIO times likelier on it than on the other photos (an output that
+    does not depend on the input fails this, whatever it is)."""
+    source = Path(source)
     if source.is_dir() and (source / BVLC_FILE).is_file():
         source = source / BVLC_FILE  # what read_alexnet_weights read
-    misses = []
+    probs, misses = {}, []
     for name, accepted in KNOWN_PHOTOS.items():
         with Image.open(ROOT / "images" / name) as img:
             rgb = net.resize_to_input(np.asarray(img.convert("RGB")))
-        prob = net.activations(net.rgb_to_x(rgb[None].astype(np.float32)), ["prob"])["prob"].numpy()[0]
+        probs[name] = prob = net.activations(net.rgb_to_x(rgb[None].astype(np.float32)), ["prob"])["prob"].numpy()[0]
         top5 = [net.classes[i] for i in prob.argsort()[::-1][:5]]
         if not accepted & set(top5):
             misses.append(f"{name} -> {', '.join(top5[:3])}")
+    for name, accepted in KNOWN_PHOTOS.items():
+        own = [net.classes.index(c) for c in accepted]
+        on_own = float(probs[name][own].sum())
+        for other in probs.keys() - {name}:
+            on_other = float(probs[other][own].sum())
+            if not on_own >= OWN_CLASS_RATIO * on_other:  # NaN fails too
+                misses.append(f"{name}'s classes get {on_own:.3g} on it and {on_other:.3g} on {other}: the "
+                              f"output hardly depends on the input")
     if misses:
         return ("these weights do NOT behave like the trained AlexNet (" + "; ".join(misses) + "): results made with "
                 "them are not AlexNet's")
     if source.is_dir():
         return ("the course's per-layer AlexNet weight files, which behave like the trained network on the bundled "
                 "photos; no checksum is published for them, so they were not verified byte for byte")
-    return ("the published BVLC AlexNet weights (SHA-256 verified)" if sha256_of(source) == BVLC_SHA256 else
+    if sha256 is None:
+        sha256 = sha256_of(source)
+    return ("the published BVLC AlexNet weights (SHA-256 of the bytes loaded, computed at loading, matches the "
+            "published one)" if sha256 == BVLC_SHA256 else
             "AlexNet weights that behave like the trained network on the bundled photos, but not the published "
             "bvlc_alexnet.npy file")
 
@@ -565,13 +646,22 @@ def bundled(variant, reason=""):
                         f"weights/ from the project's repository, or put AlexNet's weights in weights/ "
                         f"(python alexnet.py --fetch).")
 
+    def load_weights(model):
+        try:
+            return lite.load_weights(model, lite.weights_file(variant))
+        except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as e:
+            # numpy's text for a bad header advises allow_pickle=True: never repeated to a user
+            detail = "a damaged numpy header" if "allow_pickle" in str(e) else f"{type(e).__name__}: {e}"
+            raise UserError(f"{shown(lite.weights_file(variant))}, the weights of the bundled {variant}, cannot be "
+                            f"read ({detail}); copy weights/ from the project's repository.") from None
+
     @functools.lru_cache(maxsize=1)
     def any_size():  # the same network for inputs of any side, built when first asked for
         model, outputs = lite.build(variant, any_size=True)
-        return lite.load_weights(model, lite.weights_file(variant)), outputs
+        return load_weights(model), outputs
 
     model, outputs = lite.build(variant)
-    lite.load_weights(model, lite.weights_file(variant))
+    load_weights(model)
     return Network(variant, model, outputs, "logits", lite.rgb_to_x, lite.x_to_rgb, reason, any_size)
 
 
@@ -582,8 +672,13 @@ def fetch(url=BVLC_URL, dest=WEIGHTS_DIR / BVLC_FILE, sha256=BVLC_SHA256, timeou
     """Download `url` to `dest` with a progress bar; the file appears only once its SHA-256 is verified."""
     from tqdm import tqdm
     dest = Path(dest)
-    if dest.is_dir():
-        raise UserError(f"--dest {dest} is a folder; give the file to save, e.g. {dest / BVLC_FILE}.")
+    try:
+        if dest.is_dir():
+            raise UserError(f"--dest {dest} is a folder; give the file to save, e.g. {dest / BVLC_FILE}.")
+    except OSError as e:
+        raise UserError(f"--dest {dest} cannot be used ({e.strerror or e}); give the path of the file to "
+                        f"save.") from None
+    sha256 = check_sha256(sha256)
     check_url(url)
     digest = hashlib.sha256()
     try:
@@ -613,6 +708,15 @@ def fetch(url=BVLC_URL, dest=WEIGHTS_DIR / BVLC_FILE, sha256=BVLC_SHA256, timeou
     return dest
 
 
+def check_sha256(text):
+    """The expected SHA-256 as 64 lower-case hex digits: upper case (as some sites print it) is the same hash,
+    and a value that is no hash at all is refused before anything is downloaded."""
+    sha256 = str(text).strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise UserError(f"--sha256 '{text}' is not a SHA-256 hash; give 64 hexadecimal digits, e.g. {BVLC_SHA256}.")
+    return sha256
+
+
 def check_url(url):
     """One sentence for an address that no download could ever use: not http(s) or file, no host, a port that
     is no number, a broken IPv6 host ("http://[::1")."""
@@ -627,6 +731,7 @@ def check_url(url):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--fetch", action="store_true", help=f"download {BVLC_FILE} into weights/ and verify it")
     parser.add_argument("--url", default=BVLC_URL, help="where to download from (default: %(default)s)")
     parser.add_argument("--sha256", default=BVLC_SHA256, help="expected SHA-256 of the download")

@@ -233,14 +233,19 @@ def title_page(names, results):
                      "specifies, built layer for layer in TensorFlow (alexnet.py), with "
                      f"{pdf.escape(weights)}.")
     else:
+        # Why this network, as alexnet.load said when the results were made: the user's choice is never told as
+        # missing weights.
+        reason = results["q1"].get("network_reason") or "the reason was not recorded with these results"
+        chosen = reason.startswith("the user chose")
+        fetch = ("" if chosen and "weights are present" in reason else
+                 "<font name='Mono'>python alexnet.py --fetch</font> (or copy the weights into weights/), then ")
         statement = (
             "All results in this report were produced by <b>EfficientNet-Lite0</b>, a genuinely ImageNet-pretrained "
-            "network bundled with the code, <b>not by AlexNet</b>: the AlexNet weights (bvlc_alexnet.npy, 233 MB) were "
-            "not present in weights/ on the machine that made this report. The code supports AlexNet fully "
+            f"network bundled with the code, <b>not by AlexNet</b>: {pdf.escape(reason)}, on the machine that made "
+            "this report. The code supports AlexNet fully "
             "(alexnet.py builds it from the Caffe weights; its tests check it against an independent NumPy "
-            "implementation). To regenerate every result and this report with AlexNet: "
-            "<font name='Mono'>python alexnet.py --fetch</font> (or copy the weights into weights/), then "
-            "<font name='Mono'>python make_report.py --rerun</font>.")
+            f"implementation). To regenerate every result and this report with AlexNet: {fetch}"
+            "<font name='Mono'>python make_report.py --rerun --net alexnet</font>.")
     return [pdf.space(5), pdf.text("Introduction to Neural Networks 67103", "subtitle"),
             pdf.text("Assignment 2: Visualizing and Fooling a Pretrained CNN", "title"),
             pdf.text(pdf.names_markup(names), "subtitle"), pdf.text(date.today().strftime("%d %B %Y"), "subtitle"),

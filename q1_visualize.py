@@ -169,6 +169,9 @@ def parse_position(text):
         raise UserError(f"--position '{text}' is not understood; use centre, mean, or ROW,COL.") from None
 
 
+MAX_UNITS = 64  # units of one run, all optimized in one batch (memory: about 30 MB each)
+
+
 def main():
     p = cli.parser(__doc__.split("\n\n")[0])
     p.add_argument("--layer", help="layer to visualize; without it, the report's experiment over all layers runs")
@@ -200,6 +203,10 @@ def main():
     if args.layer is None and given:
         raise UserError(f"{', '.join(given)} only apply to one layer's neurons; add --layer (e.g. --layer "
                         f"stage3), or leave {'them' if len(given) > 1 else 'it'} out for the report's experiment.")
+    units = len(dict.fromkeys(args.unit))
+    if units > MAX_UNITS:  # as Q2 caps its classes: all units are optimized in one batch
+        raise UserError(f"--unit names {units} units; give at most {MAX_UNITS} (they are optimized in one batch, "
+                        f"about 30 MB of memory each), or run the rest in further runs.")
     if args.layer is None:
         listed_photos()  # the class units' magnitude comes from these photos: a broken list is named now
     net = cli.load_network(args)

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import alexnet
-from cnnvis import interrupts
+from cnnvis import __version__, interrupts
 from cnnvis.errors import UserError
 from cnnvis.results import ResultSet, enclosing_set, set_name
 
@@ -20,7 +20,12 @@ from cnnvis.results import ResultSet, enclosing_set, set_name
 # ---------------------------------------------------------------------------------------------
 class Parser(argparse.ArgumentParser):
     """argparse, but a mistake is one line, "error: argument --flag: what is wrong", without the usage block, and
-    a value that starts with "-" (--position -1,-1) is read as the value, so its own check can name it."""
+    a value that starts with "-" (--position -1,-1) is read as the value, so its own check can name it; every
+    script answers --version."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
     def error(self, message):
         print(f"error: {message}", file=sys.stderr)
@@ -57,23 +62,59 @@ def number(kind, low, high, low_open=False):
     return parse
 
 
-def existing_file(text):
-    """An argparse type: the path of an existing file."""
-    path = Path(text)
+def usable_path(text, what="a file or folder"):
+    """`text` as a Path the file system can take: not empty, no NUL byte, no name longer than the file system
+    allows (counted in bytes), so a path flag's mistake is one sentence here, not an OSError later."""
     if not text.strip():
-        raise argparse.ArgumentTypeError("an empty path was given; give the path of a file.")
-    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"an empty path was given; give the path of {what}.")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError(f"the path {text!r} contains a NUL character; give the path of {what}.")
+    path = Path(text)
+    limit = 255  # bytes in one name on every common file system (NAME_MAX)
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size > limit:
+            raise argparse.ArgumentTypeError(f"the name '{part[:40]}...' in the path is {size} bytes long; a file "
+                                             f"system takes names of at most {limit} bytes, so give a shorter path.")
+    if len(os.fsencode(os.path.abspath(text))) >= 4096:  # PATH_MAX
+        raise argparse.ArgumentTypeError("the path is longer than the 4096 bytes a file system takes; give a "
+                                         "shorter path.")
+    return path
+
+
+def _kind(path):
+    """'file', 'folder', 'other' (a named pipe, a device: reading it could wait forever) or None (absent);
+    a path that cannot be looked at is one sentence."""
+    try:
+        return "folder" if path.is_dir() else "file" if path.is_file() else "other" if path.exists() else None
+    except OSError as e:
+        raise argparse.ArgumentTypeError(f"{path} cannot be read ({e.strerror or e}).") from None
+
+
+def existing_file(text):
+    """An argparse type: the path of an existing regular file."""
+    path = usable_path(text, "a file")
+    kind = _kind(path)
+    if kind == "folder":
         raise argparse.ArgumentTypeError(f"{text} is a folder; give the path of a file.")
-    if not path.is_file():
+    if kind == "other":
+        raise argparse.ArgumentTypeError(f"{text} is not a regular file (a named pipe or a device); give the path "
+                                         f"of a file.")
+    if kind is None:
         raise argparse.ArgumentTypeError(f"{text} does not exist; give the path of a file.")
     return path
 
 
 def existing_path(text):
-    """An argparse type: an existing file or folder."""
-    if not text.strip() or not Path(text).exists():
+    """An argparse type: an existing regular file or folder."""
+    path = usable_path(text)
+    kind = _kind(path)
+    if kind is None:
         raise argparse.ArgumentTypeError(f"'{text}' does not exist; give an existing file or folder.")
-    return Path(text)
+    if kind == "other":
+        raise argparse.ArgumentTypeError(f"{text} is not a regular file or folder (a named pipe or a device); give "
+                                         f"an existing file or folder.")
+    return path
 
 
 @functools.lru_cache(maxsize=1)
@@ -92,9 +133,8 @@ def class_name(text):
 
 
 def nonempty_path(text):
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an empty path was given.")
-    return Path(text)
+    """An argparse type: a path to write to or read from later, checked now as far as the file system allows."""
+    return usable_path(text)
 
 
 def check_writable(out, flag="--out"):

@@ -21,11 +21,14 @@ MIN_SIDE, MAX_SIDE = 32, 8000
 
 
 def read_image(path):
-    """Any common photo file -> H×W×3 uint8 RGB; grey, palette, RGBA, CMYK and 16-bit images are converted."""
+    """Any common photo file -> H×W×3 uint8 RGB; grey, palette, RGBA, CMYK, 16-bit and float images are
+    converted at their true scale (grey_to_8_bits)."""
     path = Path(path)
     if path.is_dir():
         raise UserError(f"{path} is a folder; give the path of a JPEG or PNG photo.")
     if not path.is_file():
+        if path.exists():  # a named pipe or a device: reading it could wait forever
+            raise UserError(f"{path} is not a regular file; give the path of a JPEG or PNG photo.")
         raise UserError(f"image file {path} not found; give the path of a JPEG or PNG photo.")
     try:
         with warnings.catch_warnings():
@@ -38,15 +41,10 @@ def read_image(path):
             if min(width, height) < MIN_SIDE or max(width, height) > MAX_SIDE:
                 raise UserError(f"{path} is {width}x{height} pixels; give an image whose sides are between "
                                 f"{MIN_SIDE} and {MAX_SIDE} pixels.")
+            bits = sample_bits(img)  # before the transpose, whose copy no longer knows its file
             img = ImageOps.exif_transpose(img)  # a phone photo is stored sideways with an orientation tag
-            if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit or float grey: scale to 8 bits
-                grey = np.asarray(img, np.float64)
-                if not np.isfinite(grey).all():
-                    raise UserError(f"{path} has pixels that are not finite numbers (NaN or infinity); give a photo "
-                                    f"whose pixels all have values.")
-                span = grey.max() - grey.min()
-                grey = (grey - grey.min()) / (span if span else 1.0) * 255
-                return np.repeat(np.round(grey).astype(np.uint8)[..., None], 3, axis=2)
+            if img.mode.startswith(("I", "F")):  # 16-bit, 32-bit or float grey: read at its true scale
+                return np.repeat(grey_to_8_bits(path, img, bits)[..., None], 3, axis=2)
             if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
                 rgba = img.convert("RGBA")
                 white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -58,6 +56,37 @@ def read_image(path):
         raise UserError(f"{path} is not an image file Pillow can read; give a JPEG or PNG photo.") from None
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise UserError(f"{path} could not be read as an image ({e}).") from None
+
+
+def sample_bits(img):
+    """Bits per grey value an opened file stores: 16 for 16-bit PNG, PGM and TIFF, the TIFF's own tag otherwise
+    (32 for a 32-bit integer or float TIFF); None for 8-bit modes."""
+    if img.mode.startswith("I;16") or (img.mode == "I" and img.format in ("PNG", "PPM")):
+        return 16
+    if img.mode in ("I", "F"):
+        tag = getattr(img, "tag_v2", {}).get(258) if img.format == "TIFF" else None
+        return int(tag[0] if isinstance(tag, tuple) else tag) if tag else 32
+    return None
+
+
+def grey_to_8_bits(path, img, bits):
+    """A 16-bit, 32-bit integer or float grey image (`bits` per value, sample_bits) -> H×W uint8 at its true
+    scale, never stretched: an 8-bit and a 16-bit file of the same picture give the same pixels (16-bit ÷ 257;
+    float 0..1 × 255). A scale the file does not tell (a 32-bit integer image, floats outside 0..1) is refused
+    in one sentence."""
+    grey = np.asarray(img, np.float64)
+    if not np.isfinite(grey).all():
+        raise UserError(f"{path} has pixels that are not finite numbers (NaN or infinity); give a photo "
+                        f"whose pixels all have values.")
+    sixteen = img.mode != "F" and bits == 16
+    if sixteen and grey.min() >= 0 and grey.max() <= 65535:
+        return np.round(grey / 257).astype(np.uint8)
+    if img.mode == "F" and grey.min() >= 0 and grey.max() <= 1:
+        return np.round(grey * 255).astype(np.uint8)
+    what = "floating-point" if img.mode == "F" else f"{bits}-bit integer"
+    raise UserError(f"{path} is a {what} grey image with values {grey.min():g} to {grey.max():g}, whose scale "
+                    f"cannot be known (16-bit images are read as 0..65535, floating-point ones as 0..1); save it "
+                    f"as an 8- or 16-bit image.")
 
 
 def save_image(path, rgb_uint8, **options):
@@ -84,7 +113,8 @@ def network_label(net):
     """How figures and tables name the network that produced them."""
     if net.name == "alexnet":
         return alexnet_label(net.weights)
-    return "EfficientNet-Lite0 (bundled ImageNet network; AlexNet weights not present)"
+    # Not "AlexNet weights not present": a user may have them and still choose the bundled network (net.reason).
+    return "EfficientNet-Lite0 (the bundled ImageNet network, not AlexNet)"
 
 
 def save_figure(fig, stem):

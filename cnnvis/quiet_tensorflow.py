@@ -4,6 +4,7 @@ TensorFlow prints several log lines to stderr when it loads, and no setting turn
 project imports it from here only: `from quiet_tensorflow import keras, tf`.
 """
 import contextlib
+import logging
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -29,3 +30,17 @@ with _stderr_silenced():
     # optimizations amplify those last-bit differences; with this, every run gives the same numbers.
     tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.constant(0.0) + 1.0  # the first op prints one more banner
+
+
+class _TracedOncePerCall(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing" warning, and only it.
+    cnnvis.optimize builds one step function per optimization around that optimization's own variables, traced
+    once and then called at every step; TensorFlow counts tracings per Python source function across
+    all such functions, so a run of several short optimizations (Q2's methods, Q1's variants) looks to it like
+    one function retraced, though no function is traced twice."""
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_TracedOncePerCall())

@@ -205,7 +205,6 @@ def test_what_was_verified_is_said_for_a_folder_of_weights(synthetic_params, wei
     folder = tmp_path / "weights"
     folder.mkdir()
     write_bvlc_npy(synthetic_params, folder / "bvlc_alexnet.npy")
-    monkeypatch.setattr(alexnet, "HASH_CACHE", tmp_path / "cache.json")
     monkeypatch.setattr(alexnet, "BVLC_SHA256", alexnet.sha256_of(folder / "bvlc_alexnet.npy"))
     assert alexnet.judge_alexnet_weights(None, folder).startswith("the published BVLC AlexNet weights")
 

@@ -315,6 +315,8 @@ def test_read_image_converts_modes_to_rgb(mode, tmp_path):
     rgb = read_rgb("coffee.jpg")[:64, :80]
     img = Image.fromarray(rgb)
     img = img.convert(mode, palette=Image.Palette.ADAPTIVE) if mode == "P" else img.convert(mode)
+    if mode == "I;16":  # a true 16-bit image spans 0..65535 (convert keeps the 8-bit values)
+        img = Image.fromarray(np.asarray(img).astype(np.uint16) * 257)
     path = tmp_path / ("x.tif" if mode in ("CMYK", "I;16") else "x.png")
     img.save(path)
     out = read_image(path)
