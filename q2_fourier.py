@@ -133,6 +133,8 @@ def central(rgb_uint8, fraction):
 
 
 def verdict_text(row, prefix=""):
+    if prefix + "judge_top1" not in row:  # the judge's weights are absent (cnnvis.judge)
+        return f"{'centre' if prefix else 'judge'}: absent"
     return (f"{'centre' if prefix else 'judge'}: {row[prefix + 'judge_top1'][:16]} "
             f"{row[prefix + 'judge_prob_of_class']:.2f} {'✓' if row[prefix + 'recognized'] else '✗'}")
 
@@ -290,13 +292,15 @@ def main():
             "compared_method": LAW,
             "crops": {"count": args.crops, "canvas": args.canvas, "resolution": CROPS.side(net, args.crop_resolution),
                       "start": CROPS.start, "end": CROPS.end, "noise": CROPS.noise},
-            "reference_slope": spectral_slope(reference, args.fourier_size), "judge": JUDGE,
+            "reference_slope": spectral_slope(reference, args.fourier_size), "judge": judge.name,
             "recognition_rate": rates, "centre_recognition_rate": centre_rates, "classes": rows,
             "figures": [result_set.relative(f) for f in figures]})
     for row in rows:
-        print(f"{row['method']:>30}  {row['class_name']:<16} logit {row['logit']:6.2f}  judge: {row['judge_top1']:<16} "
-              f"p(class) {row['judge_prob_of_class']:.2f}  slope {row['spectral_slope']:+.2f}")
-    for name, rate in rates.items():
+        verdict = (f"judge: {row['judge_top1']:<16} p(class) {row['judge_prob_of_class']:.2f}" if "judge_top1" in row
+                   else "judge: absent")
+        print(f"{row['method']:>30}  {row['class_name']:<16} logit {row['logit']:6.2f}  {verdict}  "
+              f"slope {row['spectral_slope']:+.2f}")
+    for name, rate in ((n, r) for n, r in rates.items() if r is not None):
         centre = f" (central crop: {centre_rates[name]:.0%})" if name in centre_rates else ""
         print(f"recognized by the sibling judge ({JUDGE}): {name}: {rate:.0%}{centre}")
     print(f"wrote {result_set.final}/: {path.name}, {len(figures)} figures, {len(rows)} images")
