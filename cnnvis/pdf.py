@@ -6,13 +6,18 @@ mathematical symbols, so text, tables, formulas and figures look alike; it also 
 letters in their joined forms, for the students' names.
 """
 import io
+import math
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
 import arabic_reshaper
 import matplotlib
+import numpy as np
 from matplotlib import pyplot as plt
+from PIL import Image as PILImage
+from reportlab import rl_config
 from reportlab.graphics import renderPDF
+from reportlab.graphics.shapes import Group, Image as DrawnImage
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -37,12 +42,45 @@ pdfmetrics.registerFontFamily("Sans", normal="Sans", bold="Sans-Bold", italic="S
                               boldItalic="Sans-BoldOblique")
 
 
+PRINT_DPI = 300  # the most pixels per inch a figure's bitmap keeps at its printed size
+JPEG_QUALITY = 90
+FEW_COLOURS = 1 / 8  # a bitmap with at most this many distinct colours per pixel stays lossless
+rl_config.useA85 = 0  # binary streams: ASCII85 would add a quarter to every bitmap
+
+
+def print_ready(bitmap, width_pt, lossless=None):
+    """A figure's bitmap (PIL) as it goes into the PDF, printed `width_pt` points wide: at most PRINT_DPI,
+    and JPEG unless it must stay lossless. lossless=None decides by the bitmap: one made of few colours (an
+    amplified difference of a few grey levels, an enlarged crop, a flat plot), where a reader must see single
+    grey levels, stays lossless, and compresses well so; one with about as many colours as pixels (a photo, an
+    optimized image), where JPEG's error is far below what print shows, goes in as JPEG. A bitmap with
+    transparency always stays lossless. Returns what ImageReader takes."""
+    if bitmap.mode in ("RGBA", "LA") and bitmap.getchannel("A").getextrema()[0] == 255:
+        bitmap = bitmap.convert("RGB")  # opaque: the alpha channel carries nothing
+    most = math.ceil(width_pt / 72 * PRINT_DPI)
+    if bitmap.width > most:
+        bitmap = bitmap.resize((most, max(1, round(bitmap.height * most / bitmap.width))), PILImage.Resampling.LANCZOS)
+    if lossless or bitmap.mode not in ("RGB", "L"):
+        return bitmap
+    pixels = np.asarray(bitmap.convert("RGB"), np.uint32)
+    colours = len(np.unique(pixels[..., 0] << 16 | pixels[..., 1] << 8 | pixels[..., 2]))
+    if lossless is None and colours <= FEW_COLOURS * bitmap.width * bitmap.height:
+        return bitmap
+    jpeg = io.BytesIO()
+    bitmap.save(jpeg, format="JPEG", quality=JPEG_QUALITY, subsampling=0)
+    jpeg.seek(0)
+    return jpeg
+
+
 def _draw_image_object(renderer, image):
-    """Figures' bitmaps (the optimized images inside matplotlib's SVGs) go into the PDF as image objects.
-    reportlab draws them as inline images, and large inline images make some readers (poppler) report
-    syntax errors in the page."""
+    """Figures' bitmaps (the optimized images inside matplotlib's SVGs) go into the PDF as image objects, at
+    print resolution (print_ready). reportlab draws them as inline images, and large inline images make some
+    readers (poppler) report syntax errors in the page."""
     if image.path is not None:
-        renderer._canvas.drawImage(ImageReader(image.path), image.x, image.y, image.width, image.height)
+        a, b = renderer._canvas._currentMatrix[:2]
+        width_pt = abs(image.width) * math.hypot(a, b)
+        bitmap = print_ready(image.path, width_pt, image.path.info.get("lossless"))
+        renderer._canvas.drawImage(ImageReader(bitmap), image.x, image.y, image.width, image.height)
 
 
 renderPDF._PDFRenderer.drawImage = _draw_image_object
@@ -101,13 +139,25 @@ def heading(title, level=1):
     return Paragraph(title, STYLES[f"h{level}"])
 
 
-def figure(svg_path, caption, max_height=21 * cm):
-    """A matplotlib SVG placed as vector graphics, scaled to the text width, with its caption."""
+def figure(svg_path, caption, max_height=21 * cm, lossless=None):
+    """A matplotlib SVG placed as vector graphics, scaled to the text width, with its caption. Its bitmaps go in
+    at print resolution; lossless=True keeps every one of them lossless (None: each decides, print_ready)."""
     drawing = svg2rlg(str(svg_path))
+    for bitmap in bitmaps(drawing):
+        if bitmap.path is not None:
+            bitmap.path.info["lossless"] = lossless  # the PIL image svglib decoded; read when it is drawn
     scale = min(TEXT_WIDTH / drawing.width, max_height / drawing.height)
     drawing.scale(scale, scale)
     drawing.width, drawing.height = drawing.width * scale, drawing.height * scale
     return Figure(drawing, text(caption, "caption"))
+
+
+def bitmaps(node):
+    """The bitmaps (reportlab Image shapes) anywhere in a drawing."""
+    if isinstance(node, DrawnImage):
+        yield node
+    for child in getattr(node, "contents", []) if isinstance(node, Group) else []:
+        yield from bitmaps(child)
 
 
 class Figure(Flowable):
