@@ -200,9 +200,40 @@ def test_report_builds_with_every_section(report):
     text = "".join(page_texts(report))
     assert len(page_texts(report)) >= 6
     for expected in ("not by AlexNet", "1. The code", "(Q1)", "(Q2)", "(Q3)", "(Q4)", "6. Theoretical questions",
-                     "1.1 Receptive field", "9×9", "NP-completeness", "espresso", "PSNR", "Grad-CAM on both means",
-                     "0.100 vs 0.200"):
+                     "1.1 Receptive field", "9×9", "NP-completeness", "espresso", "PSNR", "synthetic",
+                     "never ran here", "vision-language model", "deletion -0.100 (within the spread"):
         assert "".join(expected.split()) in text, expected
+    assert "supportsAlexNetfully" not in text
+
+
+def faith(per_photo):
+    """Deletion/insertion results for photos: {photo: {map: (deletion, insertion)}}."""
+    rows = [{"image": photo, "method": m, "deletion": d, "insertion": i}
+            for photo, maps in per_photo.items() for m, (d, i) in maps.items()]
+    methods = list(next(iter(per_photo.values())))
+    return {"per_image": rows, "mean": {m: {} for m in methods}}
+
+
+def test_a_difference_within_its_spread_over_photos_is_no_win():
+    mixed = faith({"a": {"occlusion 32": (0.10, 0.80), "Grad-CAM": (0.20, 0.70)},   # better on a ...
+                   "b": {"occlusion 32": (0.30, 0.60), "Grad-CAM": (0.21, 0.69)}})  # ... worse on b
+    said = make_report.faithfulness_sentences(mixed)
+    assert "deletion -0.005 ± 0.134 (within the spread; better on 1 of 2 photos)" in said
+    assert "insertion +0.005 ± 0.134 (within the spread; better on 1 of 2 photos)" in said
+    steady = faith({p: {"occlusion 32": (0.10 + k, 0.80), "Grad-CAM": (0.20 + k, 0.70 + k / 10)}
+                    for k, p in ((0.0, "a"), (0.01, "b"), (0.02, "c"))})
+    said = make_report.faithfulness_sentences(steady)
+    assert "deletion -0.100 ± 0.000 (better; better on 3 of 3 photos)" in said
+    assert "insertion +0.099 ± 0.001 (better; better on 3 of 3 photos)" in said
+
+
+def test_the_title_page_names_each_stand_in_for_alexnets_layers():
+    layers = ["stem", "stage1", "stage2", "stage3", "stage4", "stage5", "stage6", "logits"]
+    q1 = {"units": [{"layer": layer, "variant": "L2"} for layer in layers] + [{"layer": "x", "variant": "target"}]}
+    said = make_report.stand_ins(q1)
+    assert "stem for conv1, stage1 for conv2" in said
+    assert "stage4 for conv5, stage5 for fc6, stage6 for fc7, logits for fc8" in said
+    assert "no fc6 or fc7" in said and "stage5 and stage6 stand in for fc6 and fc7" in said
 
 
 def test_names_read_as_typed_in_their_own_direction_on_every_page(report):
