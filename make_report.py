@@ -44,10 +44,10 @@ BLIND_NAMING = ROOT / "bench" / "blind_naming.json"
 
 
 def blind_naming(results, rows, key):
-    """What viewers who were not told the classes said of this run's images (bench/blind_naming.json, matched by
-    each image file's SHA-256, so other images are never credited): {rows' `key` value: {"top1": named at the
-    first guess, "top3": among three, "images": how many were shown}}; a method none of whose images was
-    shown is absent."""
+    """What the blind viewer, a vision-language model not told the classes, said of this run's images
+    (bench/blind_naming.json, matched by each image file's SHA-256, so other images are never credited):
+    {rows' `key` value: {"top1": named at the first guess, "top3": among three, "images": how many were shown}};
+    a method none of whose images was shown is absent."""
     record = read_json(BLIND_NAMING).get("images", {}) if BLIND_NAMING.is_file() else {}
     named = {}
     for row in rows:

@@ -205,7 +205,7 @@ def bench_class_visualization(net, classes=q2_fourier.DEFAULT_CLASSES):
     """Seconds per class image of each Q2 method at the report's settings, for the report's classes: a whole
     run each, tracing included (what a user waits for); and xplique's MaCo at its defaults on the same network
     (one objective a run, 256 steps of 32 crops of a 512-pixel canvas), from the marginal cost of its steps,
-    for the same comparison. (Whether people name the images: bench/blind_naming.json.)"""
+    for the same comparison. (Whether a vision-language model names them blind: bench/blind_naming.json.)"""
     from xplique.features_visualizations import Objective, maco
     args = argparse.Namespace(fourier_weight=q2_fourier.FOURIER_WEIGHT, fourier_size=64, l2=1.0,
                               crops=q2_fourier.CROPS.count, canvas=q2_fourier.CROPS.canvas,
