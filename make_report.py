@@ -396,7 +396,7 @@ def q2_section(results):
         pdf.formula(r"x = 255\,\sigma\!\left(C\;\mathcal{F}^{-1}\!\left[A(w)\,e^{i\varphi(w)}\right]\right),"
                     r"\qquad \min_{\varphi}\ -\frac{1}{K}\sum_{k=1}^{K} z_{\mathrm{class}}\!\left("
                     r"\mathrm{crop}_k(x) + \mathrm{noise}\right),"),
-        pdf.text("where 𝓕<super>−1</super> is the inverse real FFT (tf.signal.irfft2d) per channel of a "
+        pdf.text("where ℱ<super>−1</super> is the inverse real FFT (tf.signal.irfft2d) per channel of a "
                  "decorrelated colour space, C maps it to RGB and σ squashes it into 0–255. On the two columns "
                  "that a real image's spectrum mirrors onto themselves only the odd part of φ is used, so the "
                  "image's spectrum is exactly A·e<super>iφ</super> whatever φ is (tested). A comes from one of "

@@ -204,6 +204,7 @@ def test_report_builds_with_every_section(report):
                      "never ran here", "vision-language model", "deletion -0.100 (within the spread"):
         assert "".join(expected.split()) in text, expected
     assert "supportsAlexNetfully" not in text
+    assert not pdf.unprintable(text)  # every character has a glyph in the report's font
 
 
 def faith(per_photo):
