@@ -836,6 +836,9 @@ def main():
                      keywords=sources_line([r["folder"] / RESULTS_FILE for r in results.values()], args.out))
     if args.names:
         remember(names)  # only once the report exists
+    for caption, points in pdf.small_text(story):
+        print(f"warning: {caption}… prints text at {points:g} pt, under {pdf.MIN_TEXT_PT:g} pt: make its figure's "
+              f"fonts larger or the figure narrower")
     print(f"wrote {path} ({time.perf_counter() - start:.0f} s)")
     return 0
 

@@ -7,6 +7,7 @@ letters in their joined forms, for the students' names.
 """
 import io
 import math
+import re
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
@@ -139,6 +140,16 @@ def heading(title, level=1):
     return Paragraph(title, STYLES[f"h{level}"])
 
 
+MIN_TEXT_PT = 6.0  # no text in a figure prints smaller
+
+
+def text_sizes(svg_path):
+    """Font sizes (pt) of the text in a matplotlib SVG, which draws each text as glyph paths scaled by size/100."""
+    svg = Path(svg_path).read_text(encoding="utf-8")
+    return [round(100 * float(v), 2) for v in re.findall(r'<g id="text_\d+">\s*(?:<!--.*?-->\s*)?<g transform="[^"]*?'
+                                               r'scale\(([\d.]+) -', svg, re.S)]
+
+
 def figure(svg_path, caption, max_height=21 * cm, lossless=None):
     """A matplotlib SVG placed as vector graphics, scaled to the text width, with its caption. Its bitmaps go in
     at print resolution; lossless=True keeps every one of them lossless (None: each decides, print_ready)."""
@@ -149,7 +160,8 @@ def figure(svg_path, caption, max_height=21 * cm, lossless=None):
     scale = min(TEXT_WIDTH / drawing.width, max_height / drawing.height)
     drawing.scale(scale, scale)
     drawing.width, drawing.height = drawing.width * scale, drawing.height * scale
-    return Figure(drawing, text(caption, "caption"))
+    sizes = text_sizes(svg_path)
+    return Figure(drawing, text(caption, "caption"), min(sizes) * scale if sizes else None)
 
 
 def bitmaps(node):
@@ -161,18 +173,24 @@ def bitmaps(node):
 
 
 class Figure(Flowable):
-    """A drawing above its caption that shrinks, to no less than SMALLEST of its size, to fit the rest of a
-    page: moved whole to the next page instead, a tall figure would leave this one half empty."""
+    """A drawing above its caption that shrinks, to no less than SMALLEST of its size and never so far that its
+    smallest text prints under MIN_TEXT_PT, to fit the rest of a page: moved whole to the next page instead, a
+    tall figure would leave this one half empty. text_pt: its smallest text in points as placed, if known."""
     SMALLEST = 0.7
 
-    def __init__(self, drawing, caption):
+    def __init__(self, drawing, caption, text_pt=None):
         super().__init__()
-        self.drawing, self.caption, self.shrink = drawing, caption, 1.0
+        self.drawing, self.caption, self.shrink, self.text_pt = drawing, caption, 1.0, text_pt
+        self.smallest = min(1.0, max(self.SMALLEST, MIN_TEXT_PT / text_pt if text_pt else 0))
+
+    def printed_text_pt(self):
+        """The smallest text of the figure as printed (after any shrink), or None when it has no text."""
+        return self.text_pt * self.shrink if self.text_pt else None
 
     def wrap(self, width, height):
         self.caption_height = self.caption.wrap(width, height)[1] + self.caption.style.spaceBefore
         room = (height - self.caption_height) / self.drawing.height
-        self.shrink = min(room, 1.0) if room >= self.SMALLEST else 1.0
+        self.shrink = min(room, 1.0) if room >= self.smallest else 1.0
         self.width, self.height = width, self.drawing.height * self.shrink + self.caption_height
         return self.width, self.height
 
@@ -184,6 +202,12 @@ class Figure(Flowable):
         self.canv.translate((self.width - self.drawing.width * self.shrink) / 2, self.caption_height)
         self.canv.scale(self.shrink, self.shrink)
         self.drawing.drawOn(self.canv, 0, 0)
+
+
+def small_text(story):
+    """The figures of a built story whose smallest text prints under MIN_TEXT_PT: [(caption start, points)]."""
+    return [(f.caption.text[:40], round(f.printed_text_pt(), 1)) for f in story
+            if isinstance(f, Figure) and f.text_pt and f.printed_text_pt() < MIN_TEXT_PT - 0.05]
 
 
 def formula(tex, size=11):
@@ -242,6 +266,6 @@ def build(path, story, title, author, footer, keywords=""):
     with atomic_path(path) as tmp:
         doc = SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=1.8 * cm,
                                 bottomMargin=2 * cm, title=title, author=author, keywords=keywords)
-        doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
+        doc.build(list(story), onFirstPage=decorate, onLaterPages=decorate)  # reportlab empties the list it gets
     return Path(path)
 

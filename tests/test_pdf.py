@@ -61,3 +61,26 @@ def test_bitmaps_keep_at_most_print_resolution():
     assert Image.open(ready).size == (pdf.PRINT_DPI, pdf.PRINT_DPI)
     flat = Image.fromarray(np.full((50, 50, 3), 7, np.uint8))
     assert np.array_equal(np.asarray(pdf.print_ready(flat, width_pt=72)), np.asarray(flat))  # few colours: exact
+
+
+def text_figure(tmp_path, points, width_in=6.7):
+    fig, ax = plt.subplots(figsize=(width_in, 3))
+    ax.plot([1, 2, 3])
+    ax.set_title("title", fontsize=points), ax.tick_params(labelsize=points)
+    return save_figure(fig, tmp_path / f"text{points}").with_suffix(".svg")
+
+
+def test_figure_text_is_measured_and_never_shrunk_below_six_points(tmp_path):
+    assert set(pdf.text_sizes(text_figure(tmp_path, 7))) == {7.0}
+    fitting = pdf.figure(text_figure(tmp_path, 7), "Seven.")
+    assert fitting.smallest == pytest.approx(6 / fitting.text_pt) and fitting.text_pt > 6.5
+    caption = fitting.caption.wrap(pdf.TEXT_WIDTH, 100)[1] + fitting.caption.style.spaceBefore
+    fitting.wrap(pdf.TEXT_WIDTH, (fitting.smallest + 0.02) * fitting.drawing.height + caption)
+    assert fitting.printed_text_pt() == pytest.approx(6.0, abs=0.2)  # shrunk onto the page, text still 6 pt
+    fitting.wrap(pdf.TEXT_WIDTH, (fitting.smallest - 0.02) * fitting.drawing.height + caption)
+    assert fitting.shrink == 1.0  # shrinking further would print under 6 pt: it moves on whole instead
+    tiny = pdf.figure(text_figure(tmp_path, 3.5), "Tiny.")
+    assert tiny.text_pt < 5
+    story = [tiny, fitting]
+    pdf.build(tmp_path / "s.pdf", story, title="t", author="a", footer="f")
+    assert [caption for caption, _ in pdf.small_text(story)] == ["Tiny."]
