@@ -244,11 +244,9 @@ def code_section(results):
                      "<font name='Mono'>--help</font> lists the rest. The README gives everything else (flags, "
                      "the benchmark, how results are stored)."),
             pdf.table(["file", "what it answers"], files, widths=[4.6 * pdf.cm, pdf.TEXT_WIDTH - 4.6 * pdf.cm]),
-            pdf.text("python make_report.py --names \"First Last\"   # every question whose results are missing, "
-                     "then this PDF", "code"),
-            pdf.text("python q1_visualize.py --layer logits --unit 9   # one question on its own subject", "code"),
-            pdf.text("python make_submission.py                        # the ZIP: code, photos, Lite0's weights, "
-                     "this PDF", "code"),
+            pdf.text("python make_report.py --names \"First Last\"  # the missing questions, then this PDF", "code"),
+            pdf.text("python q1_visualize.py --layer logits --unit 9  # one question on a subject of one's own", "code"),
+            pdf.text("python make_submission.py  # the ZIP: code, photos, Lite0's weights, this PDF", "code"),
             pdf.text("<b>Blind naming</b> (quoted in Q1 and Q2) asks whether a class image can be seen without "
                      "being told the class. The viewer is a <b>vision-language model</b> (VLM), not a person: a "
                      "fresh VLM instance for each set of about eight images, shown only the images (contrast-stretched as "
@@ -631,17 +629,22 @@ def faithfulness_sentences(faith):
     """The discussion of deletion/insertion, from the numbers: each occlusion map against Grad-CAM, photo by photo
     (mean difference ± its standard deviation over the photos); a difference within that spread is no win."""
     n = len(dict.fromkeys(r["image"] for r in faith["per_image"]))
-    parts = []
+    parts, beyond = [], []
     for m in (m for m in faith["mean"] if m.startswith("occlusion")):
         diff = against_grad_cam(faith, m)
-        parts.append(f"{m}: " + ", ".join(
-            f"{measure} {mean:+.3f}" + (f" ± {sd:.3f}" if sd is not None else "") +
-            f" ({verdict(mean, sd, sign)}; better on {better} of {n} photos)"
-            for (measure, (mean, sd, better)), sign in zip(diff.items(), (-1, 1))))
-    return ("against Grad-CAM, photo by photo (each map's area minus Grad-CAM's on the same photo, mean ± standard "
-            f"deviation over the {n} photos; deletion: negative is better, insertion: positive is better; a "
-            "difference no larger than its standard deviation is within the spread, not a win) — "
-            + "; ".join(parts) + ". ")
+        said = []
+        for (measure, (mean, sd, better)), sign in zip(diff.items(), (-1, 1)):
+            found = verdict(mean, sd, sign)
+            said.append(f"{measure} {mean:+.3f}" + (f" ± {sd:.3f}" if sd is not None else "")
+                        + f" ({found}; better on {better} of {n} photos)")
+            if found != "within the spread":
+                beyond.append(f"{m} is {found} than Grad-CAM by {measure}")
+        parts.append(f"{m}: " + ", ".join(said))
+    summary = ("; ".join(beyond) + ", beyond the spread over the photos; every other difference is within it"
+               if beyond else "no occlusion map differs from Grad-CAM by more than the spread over the photos")
+    return (f"{summary} (each map's area minus Grad-CAM's on the same photo, mean ± standard deviation over the {n} "
+            "photos; deletion: negative is better, insertion: positive is better; a difference no larger than its "
+            "standard deviation is within the spread, not a win) — " + "; ".join(parts) + ". ")
 
 
 def q4_section(results):
@@ -744,9 +747,10 @@ def theory_section():
              "49·C<sub>in</sub>·C (49)", "9·25·C<sub>in</sub>·C + 9·C² (234)"],
             ["whole N×N image", "49·N²·C<sub>in</sub>·C", "(25·C<sub>in</sub>·C + 9·C²)·N²"]],
             widths=[7.6 * pdf.cm, 4.2 * pdf.cm, 5.2 * pdf.cm]),
-        pdf.text("So for the same 7×7 support the two-layer network needs about 31% fewer weights and "
-                 "multiplications (34 vs 49 with one channel), and with a nonlinearity between the layers it is "
-                 "also more expressive per weight. Without a nonlinearity it can express only those 7×7 filters "
+        pdf.text("So for the same 7×7 support the two-layer network needs about 31% fewer weights, and as many "
+                 "fewer multiplications when its intermediate layer is computed once for the whole image (34 vs 49 "
+                 "per output pixel with one channel; an output pixel computed alone costs 234), and with a "
+                 "nonlinearity between the layers it is also more expressive per weight. Without a nonlinearity it can express only those 7×7 filters "
                  "that factor as a 5×5 filter convolved with a 3×3 one."),
         pdf.heading("1.3 How the support grows with the stride", 2),
         pdf.text("From the formula above, each layer adds (k<sub>l</sub> − 1) times the product of all earlier "

@@ -18,6 +18,7 @@ block positions (cnnvis.incremental; the map equals the one from full forward pa
 """
 from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during the heavy imports below)
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,11 @@ def overlay(ax, rgb, values, cmap, norm):
 PRINT_WIDTH = 6.7  # inches: the report's text width, so the figures' fonts print at their stated sizes (≥ 6 pt)
 
 
+def title(*lines):
+    """A figure title whose lines are wrapped to the print width (at 7 pt), so that it never widens the figure."""
+    return "\n".join(textwrap.fill(line, 120) for line in lines)
+
+
 def colour_bar(fig, ax, shown, ticks, labels):
     """A slim colour bar of its own beside one map, its ticks outside the bar and the image."""
     bar = fig.colorbar(shown, cax=make_axes_locatable(ax).append_axes("right", size="6%", pad=0.04))
@@ -90,9 +96,9 @@ def plot_maps(net, photos, stem):
             row[-1].set_title("Grad-CAM\n(for comparison)", fontsize=6.5)
         for ax in row:
             ax.set_xticks([]), ax.set_yticks([])
-    fig.suptitle(f"Q4: where hiding part of the photo lowers p(class) — {network_label(net)}. Red: p drops when a "
-                 "block covers the pixel\n(mean over the blocks covering it), blue: it rises; each map has its own "
-                 "scale (its bar, in probability).", fontsize=7)
+    fig.suptitle(title(f"Q4: where hiding part of the photo lowers p(class) — {network_label(net)}",
+                       "red: p drops when a block covers the pixel (mean over the blocks covering it), blue: it "
+                       "rises; each map has its own scale (its bar, in probability)"), fontsize=7)
     return save_figure(fig, stem)
 
 
@@ -114,8 +120,9 @@ def plot_faithfulness(net, photos, stem):
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=7, frameon=False,
                bbox_to_anchor=(0.5, -0.01))
-    fig.suptitle(f"Q4: deletion (pixels removed in the map's order; lower area is better) and insertion (pixels put "
-                 f"into a blurred copy;\nhigher is better) — {network_label(net)}", fontsize=7)
+    fig.suptitle(title(f"Q4: deletion and insertion — {network_label(net)}",
+                       "deletion: pixels removed in the map's order (lower area is better); insertion: pixels put "
+                       "into a blurred copy in that order (higher is better)"), fontsize=7)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return save_figure(fig, stem)
 

@@ -221,11 +221,14 @@ def test_a_difference_within_its_spread_over_photos_is_no_win():
     said = make_report.faithfulness_sentences(mixed)
     assert "deletion -0.005 ± 0.134 (within the spread; better on 1 of 2 photos)" in said
     assert "insertion +0.005 ± 0.134 (within the spread; better on 1 of 2 photos)" in said
+    assert said.startswith("no occlusion map differs from Grad-CAM by more than the spread over the photos")
     steady = faith({p: {"occlusion 32": (0.10 + k, 0.80), "Grad-CAM": (0.20 + k, 0.70 + k / 10)}
                     for k, p in ((0.0, "a"), (0.01, "b"), (0.02, "c"))})
     said = make_report.faithfulness_sentences(steady)
     assert "deletion -0.100 ± 0.000 (better; better on 3 of 3 photos)" in said
     assert "insertion +0.099 ± 0.001 (better; better on 3 of 3 photos)" in said
+    assert said.startswith("occlusion 32 is better than Grad-CAM by deletion; occlusion 32 is better than Grad-CAM "
+                           "by insertion, beyond the spread over the photos")
 
 
 def test_the_title_page_names_each_stand_in_for_alexnets_layers():
