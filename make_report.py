@@ -678,7 +678,7 @@ def q4_section(results):
                    f"Figure {n}. Q4 ({network_name(q4)}): each photo (row), the drop in p(class) for two block "
                    "sizes (red: hiding the pixel lowers the probability; blue: it raises it; each map has its own "
                    "colour bar, in probability) and Grad-CAM on the last convolutional layer.",
-                   max_height=19 * pdf.cm),
+                   max_height=19 * pdf.cm, lossless=False),  # photos and smooth maps: JPEG loses nothing one sees
         pdf.table(["image", "class", "p (unoccluded)", "block", "stride", "cells", "lowest p", "block at (row, col)"],
                   [[Path(m["image"]).name, m["class_name"], fmt(m["base_prob"]), m["block"], m["stride"],
                     f"{m['cells']}×{m['cells']}",

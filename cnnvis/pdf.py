@@ -43,8 +43,9 @@ pdfmetrics.registerFontFamily("Sans", normal="Sans", bold="Sans-Bold", italic="S
                               boldItalic="Sans-BoldOblique")
 
 
-PRINT_DPI = 300  # the most pixels per inch a figure's bitmap keeps at its printed size
-JPEG_QUALITY = 90
+PRINT_DPI = 200  # the most pixels per inch a figure's bitmap keeps at its printed size: print resolution for
+# pictures at figure size, and what keeps a report of some 200 pictures under 3 MB
+JPEG_QUALITY = 85  # without chroma subsampling: a pixel's colour stays its own
 FEW_COLOURS = 1 / 8  # a bitmap with at most this many distinct colours per pixel stays lossless
 rl_config.useA85 = 0  # binary streams: ASCII85 would add a quarter to every bitmap
 
@@ -152,7 +153,8 @@ def text_sizes(svg_path):
 
 def figure(svg_path, caption, max_height=21 * cm, lossless=None):
     """A matplotlib SVG placed as vector graphics, scaled to the text width, with its caption. Its bitmaps go in
-    at print resolution; lossless=True keeps every one of them lossless (None: each decides, print_ready)."""
+    at print resolution; lossless=True keeps every one of them lossless, False puts every opaque one in as JPEG
+    (None: each decides, print_ready)."""
     drawing = svg2rlg(str(svg_path))
     for bitmap in bitmaps(drawing):
         if bitmap.path is not None:
