@@ -75,13 +75,14 @@ def plot_maps(net, photos, stem):
     each map with its own colour scale and colour bar, so that the small block's weaker map is seen too."""
     blocks = sorted(photos[0]["drops"])
     columns = 2 + len(blocks)
-    fig, axes = plt.subplots(len(photos), columns, figsize=(PRINT_WIDTH, 1.6 * len(photos) + 0.6), squeeze=False,
-                             dpi=200, gridspec_kw={"wspace": 0.38, "hspace": 0.32})
-    fig.subplots_adjust(left=0.01, right=0.93, bottom=0.01, top=1 - 0.6 / (1.6 * len(photos) + 0.6))
+    height = 1.42 * len(photos) + 0.55
+    fig, axes = plt.subplots(len(photos), columns, figsize=(PRINT_WIDTH, height), squeeze=False, dpi=200,
+                             gridspec_kw={"wspace": 0.38, "hspace": 0.08})
+    fig.subplots_adjust(left=0.04, right=0.93, bottom=0.01, top=1 - 0.55 / height)
     for r, (row, photo) in enumerate(zip(axes, photos)):
         row[0].imshow(photo["rgb"])
-        row[0].set_title(f"{Path(photo['image']).name}\n{photo['class_name'][:22]}, p = {photo['base_prob']:.2f}",
-                         fontsize=6.5)
+        row[0].set_ylabel(f"{Path(photo['image']).name}\n{photo['class_name'][:22]}, p = {photo['base_prob']:.2f}",
+                          fontsize=6.5)
         for ax, block in zip(row[1:], blocks):
             largest = float(np.abs(photo["drops"][block]).max()) or 1.0
             shown = overlay(ax, photo["rgb"], photo["drops"][block], plt.get_cmap("RdBu_r"),
@@ -89,6 +90,8 @@ def plot_maps(net, photos, stem):
             colour_bar(fig, ax, shown, [-largest, 0, largest], [f"{-largest:.2f}", "0", f"{largest:.2f}"])
             if r == 0:
                 ax.set_title(f"drop in p(class), block {block},\nstride {photo['stride']}", fontsize=6.5)
+        if r == 0:
+            row[0].set_title("photo (class, p)", fontsize=6.5)
         top = float(photo["gradcam"].max()) or 1.0
         shown = overlay(row[-1], photo["rgb"], photo["gradcam"], plt.get_cmap("inferno"), colors.Normalize(0, top))
         colour_bar(fig, row[-1], shown, [0, top], ["0", "max"])
@@ -96,9 +99,8 @@ def plot_maps(net, photos, stem):
             row[-1].set_title("Grad-CAM\n(for comparison)", fontsize=6.5)
         for ax in row:
             ax.set_xticks([]), ax.set_yticks([])
-    fig.suptitle(title(f"Q4: where hiding part of the photo lowers p(class) — {network_label(net)}",
-                       "red: p drops when a block covers the pixel (mean over the blocks covering it), blue: it "
-                       "rises; each map has its own scale (its bar, in probability)"), fontsize=7)
+    fig.suptitle(title("Q4: where hiding part of the photo lowers p(class) (red; blue: it rises), each map on its "
+                       "own scale", network_label(net)), fontsize=7)
     return save_figure(fig, stem)
 
 
