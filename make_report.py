@@ -240,8 +240,8 @@ def code_section(results):
                      "and then the experiment, and writes its figures, images and numbers (results.json) to "
                      "report/&lt;network&gt;/&lt;question&gt;/. With no flags it runs the experiment reported here "
                      "(seed 0: the same numbers on every run); every script takes <font name='Mono'>--net</font>, "
-                     "<font name='Mono'>--seed</font>, <font name='Mono'>--out</font>, and "
-                     "<font name='Mono'>--help</font> lists the rest. The README gives everything else (flags, "
+                     "<font name='Mono'>--seed</font> and <font name='Mono'>--out</font> "
+                     "(<font name='Mono'>--help</font> lists the rest). The README gives everything else (flags, "
                      "the benchmark, how results are stored)."),
             pdf.table(["file", "what it answers"], files, widths=[4.6 * pdf.cm, pdf.TEXT_WIDTH - 4.6 * pdf.cm]),
             pdf.text("python make_report.py --names \"First Last\"  # the missing questions, then this PDF", "code"),
