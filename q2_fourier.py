@@ -74,6 +74,8 @@ def central(rgb_uint8, fraction):
 
 def verdict_lines(row, prefix=""):
     """The sibling judge's verdict as two items: its top-1 class with its p, and its p of the intended class."""
+    if prefix + "judge_top1" not in row:  # the judge's weights are absent (cnnvis.judge)
+        return [f"{'centre' if prefix else 'judge'}: absent"]
     top = textwrap.fill(f"judge: {row[prefix + 'judge_top1']} {row[prefix + 'judge_top1_prob']:.2f}"
                         f" {'✓' if row[prefix + 'recognized'] else '✗'}", VERDICT_WIDTH)
     return [top, f"p({row['class_name']}) {row[prefix + 'judge_prob_of_class']:.2f}"]
@@ -82,7 +84,7 @@ def verdict_lines(row, prefix=""):
 def shown_part(img, row, crops):
     """What a figure shows of an image, and the verdict on that: a canvas's central part (where the crops
     concentrated), else the whole image."""
-    if crops and "centre_recognized" in row:
+    if crops and "centre_image_file" in row:
         return central(img, crops.start), verdict_lines(row, "centre_")
     return img, verdict_lines(row)
 
@@ -280,13 +282,15 @@ def main():
             "compared_method": LAW,
             "crops": {"count": args.crops, "canvas": args.canvas, "resolution": CROPS.side(net, args.crop_resolution),
                       "start": CROPS.start, "end": CROPS.end, "noise": CROPS.noise},
-            "reference_slope": spectral_slope(reference, args.fourier_size), "judge": JUDGE,
+            "reference_slope": spectral_slope(reference, args.fourier_size), "judge": judge.name,
             "recognition_rate": rates, "centre_recognition_rate": centre_rates, "classes": rows,
             "figures": [result_set.relative(f) for f in figures], "figure_classes": groups})
     for row in rows:
-        print(f"{row['method']:>30}  {row['class_name']:<16} logit {row['logit']:6.2f}  judge: {row['judge_top1']:<16} "
-              f"p(class) {row['judge_prob_of_class']:.2f}  slope {row['spectral_slope']:+.2f}")
-    for name, rate in rates.items():
+        verdict = (f"judge: {row['judge_top1']:<16} p(class) {row['judge_prob_of_class']:.2f}" if "judge_top1" in row
+                   else "judge: absent")
+        print(f"{row['method']:>30}  {row['class_name']:<16} logit {row['logit']:6.2f}  {verdict}  "
+              f"slope {row['spectral_slope']:+.2f}")
+    for name, rate in ((n, r) for n, r in rates.items() if r is not None):
         centre = f" (central crop: {centre_rates[name]:.0%})" if name in centre_rates else ""
         print(f"recognized by the sibling judge ({JUDGE}): {name}: {rate:.0%}{centre}")
     print(f"wrote {result_set.final}/: {path.name}, {len(figures)} figures, {len(rows)} images")

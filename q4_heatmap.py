@@ -18,11 +18,13 @@ block positions (cnnvis.incremental; the map equals the one from full forward pa
 """
 from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during the heavy imports below)
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
 from matplotlib import colors, pyplot as plt
 from matplotlib.cm import ScalarMappable
+from mpl_toolkits.axes_grid1 import make_axes_locatable
 
 from alexnet import shown
 from cnnvis import cli, faithfulness
@@ -52,53 +54,78 @@ def overlay(ax, rgb, values, cmap, norm):
     return ScalarMappable(norm, cmap)
 
 
+PRINT_WIDTH = 6.7  # inches: the report's text width, so the figures' fonts print at their stated sizes (≥ 6 pt)
+
+
+def title(*lines):
+    """A figure title whose lines are wrapped to the print width (at 7 pt), so that it never widens the figure."""
+    return "\n".join(textwrap.fill(line, 120) for line in lines)
+
+
+def colour_bar(fig, ax, shown, ticks, labels):
+    """A slim colour bar of its own beside one map, its ticks outside the bar and the image."""
+    bar = fig.colorbar(shown, cax=make_axes_locatable(ax).append_axes("right", size="6%", pad=0.04))
+    bar.set_ticks(ticks, labels=labels)
+    bar.ax.tick_params(labelsize=6, length=2, pad=1)
+    return bar
+
+
 def plot_maps(net, photos, stem):
-    """Per photo: the photo, the drop in p(class) for each block size and Grad-CAM, over the photo in grey."""
+    """Per photo (row): the photo, the drop in p(class) for each block size and Grad-CAM, over the photo in grey;
+    each map with its own colour scale and colour bar, so that the small block's weaker map is seen too."""
     blocks = sorted(photos[0]["drops"])
-    fig, axes = plt.subplots(len(photos), 2 + len(blocks), figsize=(2.5 * (2 + len(blocks)), 2.3 * len(photos)),
-                             squeeze=False)
-    for row, photo in zip(axes, photos):
+    columns = 2 + len(blocks)
+    height = 1.42 * len(photos) + 0.55
+    fig, axes = plt.subplots(len(photos), columns, figsize=(PRINT_WIDTH, height), squeeze=False, dpi=200,
+                             gridspec_kw={"wspace": 0.38, "hspace": 0.08})
+    fig.subplots_adjust(left=0.04, right=0.93, bottom=0.01, top=1 - 0.55 / height)
+    for r, (row, photo) in enumerate(zip(axes, photos)):
         row[0].imshow(photo["rgb"])
-        row[0].set_title(f"{Path(photo['image']).name}\n{photo['class_name']} p={photo['base_prob']:.2f}", fontsize=7)
-        largest = max(np.abs(d).max() for d in photo["drops"].values()) or 1.0
-        norm = colors.Normalize(-largest, largest)
+        row[0].set_ylabel(f"{Path(photo['image']).name}\n{photo['class_name'][:22]}, p = {photo['base_prob']:.2f}",
+                          fontsize=6.5)
         for ax, block in zip(row[1:], blocks):
-            shown = overlay(ax, photo["rgb"], photo["drops"][block], plt.get_cmap("RdBu_r"), norm)
-            ax.set_title(f"occlusion, block {block}, stride {photo['stride']}", fontsize=7)
-        bar = fig.colorbar(shown, ax=row[1:1 + len(blocks)], fraction=0.03, pad=0.02)
-        bar.set_label("drop in p(class)", fontsize=6), bar.ax.tick_params(labelsize=5.5)
-        shown = overlay(row[-1], photo["rgb"], photo["gradcam"], plt.get_cmap("inferno"),
-                        colors.Normalize(0, photo["gradcam"].max() or 1.0))
-        row[-1].set_title("Grad-CAM (for comparison)", fontsize=7)
-        bar = fig.colorbar(shown, ax=row[-1], fraction=0.046, pad=0.03)
-        bar.set_label("Grad-CAM (relative)", fontsize=6), bar.set_ticks([])
+            largest = float(np.abs(photo["drops"][block]).max()) or 1.0
+            shown = overlay(ax, photo["rgb"], photo["drops"][block], plt.get_cmap("RdBu_r"),
+                            colors.Normalize(-largest, largest))
+            colour_bar(fig, ax, shown, [-largest, 0, largest], [f"{-largest:.2f}", "0", f"{largest:.2f}"])
+            if r == 0:
+                ax.set_title(f"drop in p(class), block {block},\nstride {photo['stride']}", fontsize=6.5)
+        if r == 0:
+            row[0].set_title("photo (class, p)", fontsize=6.5)
+        top = float(photo["gradcam"].max()) or 1.0
+        shown = overlay(row[-1], photo["rgb"], photo["gradcam"], plt.get_cmap("inferno"), colors.Normalize(0, top))
+        colour_bar(fig, row[-1], shown, [0, top], ["0", "max"])
+        if r == 0:
+            row[-1].set_title("Grad-CAM\n(for comparison)", fontsize=6.5)
         for ax in row:
             ax.set_xticks([]), ax.set_yticks([])
-    fig.suptitle(f"Q4: where hiding the photo lowers p(class) — {network_label(net)}\n"
-                 f"red: the class probability drops when a block covers the pixel (mean over the blocks covering "
-                 f"it); blue: it rises", fontsize=8)
+    fig.suptitle(title("Q4: where hiding part of the photo lowers p(class) (red; blue: it rises), each map on its "
+                       "own scale", network_label(net)), fontsize=7)
     return save_figure(fig, stem)
 
 
 def plot_faithfulness(net, photos, stem):
-    """Deletion (top) and insertion (bottom) curves of every map, one column per photo."""
-    fig, axes = plt.subplots(2, len(photos), figsize=(2.6 * len(photos), 4.6), squeeze=False, sharex=True)
+    """Deletion (top) and insertion (bottom) curves of every map, one column per photo, one legend for all."""
+    fig, axes = plt.subplots(2, len(photos), figsize=(PRINT_WIDTH, 4.0), squeeze=False, sharex=True, sharey=True)
     for column, photo in zip(axes.T, photos):
         for (method, score), colour in zip(photo["faithfulness"].items(), plt.cm.tab10(np.arange(10))):
             fraction = np.linspace(0, 1, len(score["deletion_curve"]))
-            column[0].plot(fraction, score["deletion_curve"], color=colour, lw=1.2,
-                           label=f"{method} ({score['deletion']:.2f})")
-            column[1].plot(fraction, score["insertion_curve"], color=colour, lw=1.2,
-                           label=f"{method} ({score['insertion']:.2f})")
-        column[0].set_title(f"{Path(photo['image']).name}: deletion", fontsize=7)
-        column[1].set_title("insertion into a blurred copy", fontsize=7)
+            column[0].plot(fraction, score["deletion_curve"], color=colour, lw=1.2, label=method)
+            column[1].plot(fraction, score["insertion_curve"], color=colour, lw=1.2, label=method)
+        name = Path(photo["image"]).name
+        column[0].set_title(f"{name}: deletion", fontsize=7)
+        column[1].set_title(f"{name}: insertion", fontsize=7)
         column[1].set_xlabel("fraction of pixels", fontsize=7)
         for ax in column:
-            ax.set_ylim(0, 1.02), ax.tick_params(labelsize=6), ax.legend(fontsize=4.8, loc="best")
+            ax.set_ylim(0, 1.02), ax.tick_params(labelsize=6.5)
     axes[0, 0].set_ylabel("p(class)", fontsize=7), axes[1, 0].set_ylabel("p(class)", fontsize=7)
-    fig.suptitle(f"Q4: deletion and insertion (area in brackets; deletion: lower is better, insertion: higher) — "
-                 f"{network_label(net)}", fontsize=8)
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=7, frameon=False,
+               bbox_to_anchor=(0.5, -0.01))
+    fig.suptitle(title(f"Q4: deletion and insertion — {network_label(net)}",
+                       "deletion: pixels removed in the map's order (lower area is better); insertion: pixels put "
+                       "into a blurred copy in that order (higher is better)"), fontsize=7)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return save_figure(fig, stem)
 
 

@@ -6,13 +6,19 @@ mathematical symbols, so text, tables, formulas and figures look alike; it also 
 letters in their joined forms, for the students' names.
 """
 import io
+import math
+import re
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
 import arabic_reshaper
 import matplotlib
+import numpy as np
 from matplotlib import pyplot as plt
+from PIL import Image as PILImage
+from reportlab import rl_config
 from reportlab.graphics import renderPDF
+from reportlab.graphics.shapes import Group, Image as DrawnImage
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -37,12 +43,46 @@ pdfmetrics.registerFontFamily("Sans", normal="Sans", bold="Sans-Bold", italic="S
                               boldItalic="Sans-BoldOblique")
 
 
+PRINT_DPI = 200  # the most pixels per inch a figure's bitmap keeps at its printed size: print resolution for
+# pictures at figure size, and what keeps a report of some 200 pictures under 3 MB
+JPEG_QUALITY = 85  # without chroma subsampling: a pixel's colour stays its own
+FEW_COLOURS = 1 / 8  # a bitmap with at most this many distinct colours per pixel stays lossless
+rl_config.useA85 = 0  # binary streams: ASCII85 would add a quarter to every bitmap
+
+
+def print_ready(bitmap, width_pt, lossless=None):
+    """A figure's bitmap (PIL) as it goes into the PDF, printed `width_pt` points wide: at most PRINT_DPI,
+    and JPEG unless it must stay lossless. lossless=None decides by the bitmap: one made of few colours (an
+    amplified difference of a few grey levels, an enlarged crop, a flat plot), where a reader must see single
+    grey levels, stays lossless, and compresses well so; one with about as many colours as pixels (a photo, an
+    optimized image), where JPEG's error is far below what print shows, goes in as JPEG. A bitmap with
+    transparency always stays lossless. Returns what ImageReader takes."""
+    if bitmap.mode in ("RGBA", "LA") and bitmap.getchannel("A").getextrema()[0] == 255:
+        bitmap = bitmap.convert("RGB")  # opaque: the alpha channel carries nothing
+    most = math.ceil(width_pt / 72 * PRINT_DPI)
+    if bitmap.width > most:
+        bitmap = bitmap.resize((most, max(1, round(bitmap.height * most / bitmap.width))), PILImage.Resampling.LANCZOS)
+    if lossless or bitmap.mode not in ("RGB", "L"):
+        return bitmap
+    pixels = np.asarray(bitmap.convert("RGB"), np.uint32)
+    colours = len(np.unique(pixels[..., 0] << 16 | pixels[..., 1] << 8 | pixels[..., 2]))
+    if lossless is None and colours <= FEW_COLOURS * bitmap.width * bitmap.height:
+        return bitmap
+    jpeg = io.BytesIO()
+    bitmap.save(jpeg, format="JPEG", quality=JPEG_QUALITY, subsampling=0)
+    jpeg.seek(0)
+    return jpeg
+
+
 def _draw_image_object(renderer, image):
-    """Figures' bitmaps (the optimized images inside matplotlib's SVGs) go into the PDF as image objects.
-    reportlab draws them as inline images, and large inline images make some readers (poppler) report
-    syntax errors in the page."""
+    """Figures' bitmaps (the optimized images inside matplotlib's SVGs) go into the PDF as image objects, at
+    print resolution (print_ready). reportlab draws them as inline images, and large inline images make some
+    readers (poppler) report syntax errors in the page."""
     if image.path is not None:
-        renderer._canvas.drawImage(ImageReader(image.path), image.x, image.y, image.width, image.height)
+        a, b = renderer._canvas._currentMatrix[:2]
+        width_pt = abs(image.width) * math.hypot(a, b)
+        bitmap = print_ready(image.path, width_pt, image.path.info.get("lossless"))
+        renderer._canvas.drawImage(ImageReader(bitmap), image.x, image.y, image.width, image.height)
 
 
 renderPDF._PDFRenderer.drawImage = _draw_image_object
@@ -101,28 +141,58 @@ def heading(title, level=1):
     return Paragraph(title, STYLES[f"h{level}"])
 
 
-def figure(svg_path, caption, max_height=21 * cm):
-    """A matplotlib SVG placed as vector graphics, scaled to the text width, with its caption."""
+MIN_TEXT_PT = 6.0  # no text in a figure prints smaller
+
+
+def text_sizes(svg_path):
+    """Font sizes (pt) of the text in a matplotlib SVG, which draws each text as glyph paths scaled by size/100."""
+    svg = Path(svg_path).read_text(encoding="utf-8")
+    return [round(100 * float(v), 2) for v in re.findall(r'<g id="text_\d+">\s*(?:<!--.*?-->\s*)?<g transform="[^"]*?'
+                                               r'scale\(([\d.]+) -', svg, re.S)]
+
+
+def figure(svg_path, caption, max_height=21 * cm, lossless=None):
+    """A matplotlib SVG placed as vector graphics, scaled to the text width, with its caption. Its bitmaps go in
+    at print resolution; lossless=True keeps every one of them lossless, False puts every opaque one in as JPEG
+    (None: each decides, print_ready)."""
     drawing = svg2rlg(str(svg_path))
+    for bitmap in bitmaps(drawing):
+        if bitmap.path is not None:
+            bitmap.path.info["lossless"] = lossless  # the PIL image svglib decoded; read when it is drawn
     scale = min(TEXT_WIDTH / drawing.width, max_height / drawing.height)
     drawing.scale(scale, scale)
     drawing.width, drawing.height = drawing.width * scale, drawing.height * scale
-    return Figure(drawing, text(caption, "caption"))
+    sizes = text_sizes(svg_path)
+    return Figure(drawing, text(caption, "caption"), min(sizes) * scale if sizes else None)
+
+
+def bitmaps(node):
+    """The bitmaps (reportlab Image shapes) anywhere in a drawing."""
+    if isinstance(node, DrawnImage):
+        yield node
+    for child in getattr(node, "contents", []) if isinstance(node, Group) else []:
+        yield from bitmaps(child)
 
 
 class Figure(Flowable):
-    """A drawing above its caption that shrinks, to no less than SMALLEST of its size, to fit the rest of a
-    page: moved whole to the next page instead, a tall figure would leave this one half empty."""
+    """A drawing above its caption that shrinks, to no less than SMALLEST of its size and never so far that its
+    smallest text prints under MIN_TEXT_PT, to fit the rest of a page: moved whole to the next page instead, a
+    tall figure would leave this one half empty. text_pt: its smallest text in points as placed, if known."""
     SMALLEST = 0.7
 
-    def __init__(self, drawing, caption):
+    def __init__(self, drawing, caption, text_pt=None):
         super().__init__()
-        self.drawing, self.caption, self.shrink = drawing, caption, 1.0
+        self.drawing, self.caption, self.shrink, self.text_pt = drawing, caption, 1.0, text_pt
+        self.smallest = min(1.0, max(self.SMALLEST, MIN_TEXT_PT / text_pt if text_pt else 0))
+
+    def printed_text_pt(self):
+        """The smallest text of the figure as printed (after any shrink), or None when it has no text."""
+        return self.text_pt * self.shrink if self.text_pt else None
 
     def wrap(self, width, height):
         self.caption_height = self.caption.wrap(width, height)[1] + self.caption.style.spaceBefore
         room = (height - self.caption_height) / self.drawing.height
-        self.shrink = min(room, 1.0) if room >= self.SMALLEST else 1.0
+        self.shrink = min(room, 1.0) if room >= self.smallest else 1.0
         self.width, self.height = width, self.drawing.height * self.shrink + self.caption_height
         return self.width, self.height
 
@@ -134,6 +204,12 @@ class Figure(Flowable):
         self.canv.translate((self.width - self.drawing.width * self.shrink) / 2, self.caption_height)
         self.canv.scale(self.shrink, self.shrink)
         self.drawing.drawOn(self.canv, 0, 0)
+
+
+def small_text(story):
+    """The figures of a built story whose smallest text prints under MIN_TEXT_PT: [(caption start, points)]."""
+    return [(f.caption.text[:40], round(f.printed_text_pt(), 1)) for f in story
+            if isinstance(f, Figure) and f.text_pt and f.printed_text_pt() < MIN_TEXT_PT - 0.05]
 
 
 def formula(tex, size=11):
@@ -192,6 +268,6 @@ def build(path, story, title, author, footer, keywords=""):
     with atomic_path(path) as tmp:
         doc = SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=1.8 * cm,
                                 bottomMargin=2 * cm, title=title, author=author, keywords=keywords)
-        doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
+        doc.build(list(story), onFirstPage=decorate, onLaterPages=decorate)  # reportlab empties the list it gets
     return Path(path)
 

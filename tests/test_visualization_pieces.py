@@ -77,7 +77,19 @@ def test_fourier_parameterization_starts_with_a_one_over_w_spectrum():
 
 @pytest.fixture(scope="module")
 def judge():
+    if not (ROOT / "weights" / "efficientnet_lite1.npz").is_file():
+        pytest.skip("the judge's weights are absent (the submission ZIP leaves them out)")
     return Judge()
+
+
+def test_an_absent_judge_says_so_once_and_records_no_verdicts(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("cnnvis.judge.weights_file", lambda variant: tmp_path / "efficientnet_lite1.npz")
+    absent = Judge()
+    said = capsys.readouterr().out
+    assert said.count("\n") == 1 and "sibling judge" in said and "recorded as absent" in said
+    rows = absent(np.zeros((2, 32, 32, 3), np.uint8), [967, 9])
+    assert rows == [{}, {}] and absent.name is None and recognition_rate(rows) is None
+    assert recognition_rate([{}, {"recognized": True}, {"recognized": False}]) == 0.5  # only judged rows count
 
 
 def test_judge_port_matches_pytorch_golden_logits(judge):

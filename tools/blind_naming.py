@@ -1,16 +1,21 @@
-"""Blind naming: does a person who is not told the class name a class visualization? (run by hand; the record,
-bench/blind_naming.json, is committed and the report quotes it for exactly the image files it names.)
+"""Blind naming: does a viewer who is not told the class name a class visualization? The viewer is a
+vision-language model (VLM), not a person: a fresh VLM instance per set, shown only that set's images. (Run by
+hand; the record, bench/blind_naming.json, is committed and the report quotes it for exactly the image files it
+names.)
 
 1. prepare: the class images of a report's run (Q2's methods and Q1's class units, plus any extra
    "METHOD|CLASS=path" images, e.g. a peer library's) are contrast-stretched as the report shows them, resized to
-   448 pixels, and dealt into sets so that no set holds two images of one class (a viewer who saw one ostrich
+   448 pixels, and dealt into sets so that no set holds two images of one class (a viewer that saw one ostrich
    would know the next); each set's images are shuffled and named img_00.png, img_01.png, … The key (set, name ->
    image) goes to KEY, outside the sets.
        python tools/blind_naming.py prepare report/efficientnet-lite0 ../blind ../blind-key.json
-2. Show each set to a new viewer, with the instructions of the brief (only: each image depicts one ImageNet
-   class; three guesses each), and save the answers as SET.tsv: file <TAB> guess 1 <TAB> guess 2 <TAB> guess 3.
+2. Show each set to a new VLM instance with tools/blind_naming_brief.md as its only instructions (each image
+   depicts one of the 1000 ImageNet classes; three guesses, a confidence and what it saw, for each image; no
+   class or method names, no other file), and save its answers as SET.tsv: file <TAB> guess 1 <TAB> guess 2
+   <TAB> guess 3.
 3. score: a guess counts when it contains the class name or the class name contains it (case-insensitive);
-   the answers are added to the record under each image file's SHA-256.
+   top1: the first guess counts, top3: any of the three does. The answers are added to the record under each
+   image file's SHA-256.
        python tools/blind_naming.py score ../blind-key.json ../answers/*.tsv
 """
 import argparse
@@ -29,6 +34,17 @@ sys.path.insert(0, str(ROOT))
 from cnnvis.imaging import for_display  # noqa: E402  (after the project root is on the path)
 
 RECORD = ROOT / "bench" / "blind_naming.json"
+BRIEF = ROOT / "tools" / "blind_naming_brief.md"
+# The record's first key: who viewed, what it was told and how a guess was scored.
+DESCRIPTION = ("Blind naming of class visualizations. The viewer of every set was a vision-language model (VLM), "
+               "not a person: a fresh VLM instance per set, shown only the images of that set (contrast-stretched "
+               "as the report shows them, resized to 448 pixels, shuffled, renamed img_00.png, ...; no set held "
+               "two images of one class), with tools/blind_naming_brief.md as its only instructions: each image "
+               "was synthesized to depict one of the 1000 ImageNet-1k classes; give a best guess and a 2nd and 3rd "
+               "guess, a confidence and what was seen. Scoring: a guess counts when it contains the class name or "
+               "the class name contains it (case-insensitive); top1: the first guess counts; top3: any of the "
+               "three does. Each entry is keyed by the SHA-256 of the image file as the run saved it, so the "
+               "report credits only those very files. 'protocol' is the procedure of tools/blind_naming.py.")
 
 
 def sha256(path):
@@ -70,12 +86,14 @@ def prepare(run, out, key_path, extra, seed):
             key[f"set{s + 1}/img_{i:02d}.png"] = {"question": question, "method": method, "class": name,
                                                   "network": network, "file": str(path), "sha256": sha256(path)}
     Path(key_path).write_text(json.dumps(key, indent=1))
-    print(f"{len(key)} images in {sets} sets under {out}; key: {key_path}")
+    print(f"{len(key)} images in {sets} sets under {out}; key: {key_path}; show each set to a new VLM instance "
+          f"with {BRIEF.relative_to(ROOT)} as its only instructions")
 
 
 def score(key_path, answers):
     key = json.loads(Path(key_path).read_text())
     record = json.loads(RECORD.read_text()) if RECORD.is_file() else {"images": {}}
+    record = {"description": DESCRIPTION, **{k: v for k, v in record.items() if k != "description"}}
     record["protocol"] = __doc__.split("\n\n")[1].strip()
     record["when"] = date.today().isoformat()
     for tsv in answers:
