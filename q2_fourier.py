@@ -84,7 +84,7 @@ def verdict_lines(row, prefix=""):
 def shown_part(img, row, crops):
     """What a figure shows of an image, and the verdict on that: a canvas's central part (where the crops
     concentrated), else the whole image."""
-    if crops and "centre_image_file" in row:
+    if crops:
         return central(img, crops.start), verdict_lines(row, "centre_")
     return img, verdict_lines(row)
 
