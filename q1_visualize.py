@@ -10,7 +10,9 @@ must keep driving the unit under random shifts, scalings and rotations (cnnvis.p
 Many neurons are optimized at once, one image per neuron, in one batch; images of class units are shown
 to an independent network (cnnvis.judge) to see whether they are recognizable.
 
-    python q1_visualize.py                                   # the report's experiment: every layer, three methods
+    python q1_visualize.py                          # the report's experiment: every layer, three methods, a λ sweep,
+                                                    # target activations
+    python q1_visualize.py --record-convergence     # the pixel baselines for 256 steps (bench/q1_convergence.json)
     python q1_visualize.py --layer conv3 --unit 5 17 --target 2
 """
 from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during the heavy imports below)
@@ -27,7 +29,7 @@ from cnnvis.errors import UserError
 from cnnvis.files import read_json, write_json
 from cnnvis.imaging import for_display, network_label, save_figure, save_image
 from cnnvis.judge import Judge, recognition_rate
-from cnnvis.optimize import Crops, Method, Neuron, Regularizers, achieved, visualize
+from cnnvis.optimize import GREY, Crops, Method, Neuron, Regularizers, achieved, visualize
 from cnnvis.quiet_tensorflow import tf
 
 # Yosinski et al. 2015's best published settings (decay 1e-4, blur σ 1.0 every 4 steps), with their jitter.
@@ -40,8 +42,8 @@ ROBUST = Method("fourier", Regularizers(l2=0.0), robust=True)
 # the pattern filled only the middle of the canvas, so conv units keep ROBUST.
 CLASS_METHOD = Method("magnitude", Regularizers(l2=0.0), magnitude="photos", crops=Crops())
 # Steps chosen by measurement within the main command's time budget: the robust conv units show the same
-# patterns after 64 steps as after 192 (their channel means reach about 80% of it); the pixel methods without
-# transformations settle within 24; the class units take Q2's 64.
+# patterns after 64 steps as after 192 (their channel means reach about 80% of it); the class units take Q2's 64;
+# the pixel methods take 24, which leaves them short of convergence (LONG_STEPS below), as the report shows.
 STEPS = 64
 BASELINE_SHARE = 0.375
 # Classes shown for the logits layer in the default experiment: ostrich, flamingo, bell pepper.
@@ -151,7 +153,8 @@ def shown_as(variant, method):
 
 def run_variant(net, args, neurons, targets, method, variant, judge, result_set):
     """Optimize, save each image as a lossless 8-bit file, and measure its activation as saved; images of
-    logits units are also shown to the sibling judge. Returns the images, one row per image, and the
+    logits units are also shown to the sibling judge; contrast: the image's mean distance from grey, in grey
+    levels. Returns the images, one row per image, and the
     activation at every step [steps, N] (for maximized neurons; on the image the network saw at that step)."""
     history = []
     rgb_uint8 = np.clip(np.round(visualize(net, neurons, targets, method, args.steps, args.seed,
@@ -169,19 +172,20 @@ def run_variant(net, args, neurons, targets, method, variant, judge, result_set)
         rows.append({"layer": n.layer, "unit": n.unit, "position": n.position, "label": n.label(net),
                      "stands_for": stands_for(net, n.layer), "target": t, "achieved": float(value), "steps": steps,
                      "variant": variant, "shown_as": shown_as(variant, method), **method.describe(), "l2": lam,
-                     "seed": args.seed, **verdict, "image_file": result_set.relative(path)})
+                     "contrast": float(np.abs(img - GREY).mean()), "seed": args.seed, **verdict,
+                     "image_file": result_set.relative(path)})
     return rgb_uint8, rows, -np.array(history)
 
 
 FONT = 9  # points at the figure's own size, which is the report's text width (17 cm): at least 6 pt when printed
 
 
-def image_box(net, neuron, boxes):
-    """The part of an image a figure shows: a conv neuron's receptive field (at least 48 pixels a side), or the
-    whole image for fc units and whole channels."""
+def image_box(net, neuron, boxes, side=48):
+    """The part of an image a figure shows: a conv neuron's receptive field (at least `side` pixels a side), or
+    the whole image for fc units and whole channels."""
     if neuron.position == "mean":
         return 0, net.input_size, 0, net.input_size
-    return at_least(boxes[(neuron.layer, neuron.position)], 48, net.input_size)
+    return at_least(boxes[(neuron.layer, neuron.position)], side, net.input_size)
 
 
 def shown(net, img, box):
@@ -197,7 +201,7 @@ def plot_layers(net, neurons, images_by_variant, headers, stem):
     variants = list(images_by_variant)
     per_layer = max(sum(n.layer == layer for n in neurons) for layer in layers)
     cols = per_layer * len(variants)
-    cell = TEXT_WIDTH_IN / (cols + 0.6)
+    cell = TEXT_WIDTH_IN / (cols + 1.0)
     fig, axes = plt.subplots(len(layers), cols, figsize=(TEXT_WIDTH_IN, cell * len(layers) + 0.45), squeeze=False,
                              gridspec_kw={"wspace": 0.05, "hspace": 0.05})
     for ax in axes.flat:
@@ -208,8 +212,8 @@ def plot_layers(net, neurons, images_by_variant, headers, stem):
         axes[0, c].set_title(headers[variants[c % len(variants)]], fontsize=FONT)
     for r, layer in enumerate(layers):
         members = [i for i, n in enumerate(neurons) if n.layer == layer]
-        axes[r, 0].set_ylabel(f"{stands_for(net, layer)}\n" + ", ".join(f"#{neurons[i].unit}" for i in members),
-                              fontsize=FONT)
+        axes[r, 0].set_ylabel(stands_for(net, layer).replace(" ", "\n") + "\n" + ", ".join(
+            f"#{neurons[i].unit}" for i in members), fontsize=FONT, rotation=0, ha="right", va="center")
         for k, i in enumerate(members):
             for v, variant in enumerate(variants):
                 img = images_by_variant[variant][i]
@@ -218,10 +222,10 @@ def plot_layers(net, neurons, images_by_variant, headers, stem):
     return save_figure(fig, stem)
 
 
-def plot_row(net, rows, stem, whole=False):
-    """Images with one line under each: rows is a list of (row label, neuron, [(image, text under it)]). Shown
-    as saved, not contrast-stretched, so that stronger images look stronger; cropped like the layer figures,
-    or `whole`."""
+def plot_row(net, rows, stem, side=48):
+    """Images with one line under each: rows is a list of (row label, neuron, [(image, text under it)]), each
+    cropped like the layer figures (at least `side` pixels) and contrast-stretched by one scale per row, so that
+    a stronger image of the row looks stronger."""
     cols = max(len(images) for _, _, images in rows)
     cell = TEXT_WIDTH_IN / (cols + 0.4)
     fig, axes = plt.subplots(len(rows), cols, figsize=(TEXT_WIDTH_IN, (cell + 0.3) * len(rows) + 0.3),
@@ -232,8 +236,9 @@ def plot_row(net, rows, stem, whole=False):
         ax.spines[:].set_visible(False)
     for r, (label, neuron, images) in enumerate(rows):
         axes[r, 0].set_ylabel(label, fontsize=FONT)
-        for c, (img, text) in enumerate(images):
-            axes[r, c].imshow(img if whole else shown(net, img, image_box(net, neuron, boxes)))
+        crops = for_display(np.stack([shown(net, img, image_box(net, neuron, boxes, side)) for img, _ in images]))
+        for c, (crop, (_, text)) in enumerate(zip(crops, images)):
+            axes[r, c].imshow(crop)
             axes[r, c].set_xlabel(text, fontsize=FONT)
     fig.suptitle(f"Q1, {network_label(net)}", fontsize=FONT)
     return save_figure(fig, stem)
@@ -248,8 +253,10 @@ def plot_curves(curves, long, stem, net):
         if method in long:
             ax.plot(np.arange(1, len(long[method]) + 1), np.mean(long[method], axis=1), color=f"C{k}", lw=1.2,
                     label=f"{method}, {len(long[method])} steps")
-        ax.plot(np.arange(1, len(values) + 1), np.mean(values, axis=1), color=f"C{k}", lw=1.5,
-                ls="--" if method in long else "-", label=f"{method}, {len(values)} steps")
+        mean = np.mean(values, axis=1)
+        ax.plot(np.arange(1, len(values) + 1), mean, color=f"C{k}", lw=1.5, ls="--" if method in long else "-",
+                label=f"{method}, {len(values)} steps")
+        ax.plot([len(values)], [mean[-1]], "o", color=f"C{k}", ms=5)  # where the run shown in the figures ends
     ax.set_xlabel("step", fontsize=FONT)
     ax.set_ylabel("activation,\nmean over units", fontsize=FONT)
     ax.tick_params(labelsize=FONT)
@@ -399,7 +406,8 @@ def main():
             rgb_uint8, variant_rows, history = run_variant(net, args, run_neurons, targets, method, variant, judge,
                                                            result_set)
             images.setdefault(variant, {}).update({(n.layer, n.unit): img for n, img in zip(run_neurons, rgb_uint8)})
-            if variant in ("L2", "Yosinski", "robust") and all(t is None for t in targets):
+            # MaCo's crops shrink over its run, so its values at different steps measure different things
+            if variant in ("L2", "Yosinski", "robust") and method.crops is None and all(t is None for t in targets):
                 curves[shown_as(variant, method)] = history
             rows += variant_rows
             by_run.append((variant, run_neurons, rgb_uint8, variant_rows))
@@ -447,7 +455,7 @@ def report_figures(net, neurons, images, by_run, curves, long, result_set):
             figures.append(plot_row(net, [(run_neurons[0].label(net), run_neurons[0],
                                            [(img, f"λ = {r['l2']:g}: ".replace("e+0", "e") + f"{r['achieved']:.1f}")
                                             for img, r in zip(rgb_uint8, variant_rows)])],
-                                    result_set.path("figures/q1_lambda"), whole=True))
+                                    result_set.path("figures/q1_lambda"), side=72))
         if variant == "target":
             units = list(dict.fromkeys(run_neurons))
             figures.append(plot_row(net, [(f"{stands_for(net, u.layer)}\n#{u.unit}" + (
