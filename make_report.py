@@ -336,9 +336,12 @@ def q1_section(results):
                  "leaves the starting noise outside it; nothing in the objective prefers natural structure. "
                  "Yosinski's operations damp these patterns (blur and decay remove high frequencies, jitter "
                  "demands robustness to small shifts), giving faint, smooth images. The robust method shows "
-                 "structure that changes with depth: flat colour fields and smooth colour gradients in stem and "
-                 "stage1, repeated blobs and gratings from stage2 on, textures and parts (eyes, fur, scales) in "
-                 "the deepest conv stages, and for the classes the objects in a natural-looking scene" + (
+                 "structure that changes with depth" + (
+                     # what these images of the bundled network show; AlexNet's must be looked at anew
+                     ": a flat colour field and a smooth colour gradient in stem, dotted and faceted textures in "
+                     "stage1, dot grids and meshes in stage2 and stage3, wavy stripes and scale-like patterns in "
+                     "stage4, curved, fur- and feather-like textures in stage5 and stage6, and for the classes "
+                     "object-like shapes in a natural-looking scene" if q1["network"] != "alexnet" else "") + (
                      f" (a vision-language model, not told the classes, named {q1_named['top1']} of the "
                      f"{q1_named['images']} class images at the first guess; bench/blind_naming.json)"
                      if q1_named else "") + ". Receptive fields grow with depth (the crops), from a few "
@@ -367,8 +370,8 @@ def q1_section(results):
                               for cell in (u["label"].split(" ", 1)[1], fmt(u["achieved"], 2))]
                    for layer in dict.fromkeys(u["stands_for"] for u in maximized["robust"].values())],
                   widths=[2.7 * pdf.cm] + [2.3 * pdf.cm, 2 * pdf.cm] * 2,
-                  lead_in="<b>Maximized activations of the robust method</b>, a different quantity for conv units "
-                          "(the spatial mean of the whole channel, which its transformations optimize; a class "
+                  lead_in="<b>Maximized activations of the robust method</b> (two units a row), a different "
+                          "quantity for conv units (the spatial mean of the whole channel, which its transformations optimize; a class "
                           "unit's canvas is seen whole at the input size):"),
     ]
     odd = []
