@@ -128,7 +128,7 @@ def fake_set(out, question, payload, figures):
 
 def fake_results(out):
     unit = {"layer": "stage3", "unit": 1, "position": "centre", "label": "stage3 #1", "steps": 5, "seed": 0,
-            "stands_for": "stage3 (conv4)",
+            "stands_for": "stage3 (conv4)", "contrast": 12.0,
             "regularizers": {"l2": 1.0}, "image_file": "x.png"}
     logit = {**unit, "layer": "logits", "unit": 9, "label": "logits #9 (ostrich)", "judge_top1": "ostrich",
              "stands_for": "logits (fc8)"}
@@ -145,7 +145,8 @@ def fake_results(out):
         {**logit, "variant": "robust", "shown_as": "magnitude-constrained", "target": None, "achieved": 20.0,
          "recognized": True},
         {**unit, "variant": "target", "shown_as": "target", "target": 2.0, "achieved": 2.01},
-        {**unit, "variant": "lambda sweep", "shown_as": "lambda sweep", "target": None, "achieved": 9.0, "l2": 100.0}],
+        *[{**unit, "variant": "lambda sweep", "shown_as": "lambda sweep", "target": None, "achieved": a, "l2": lam}
+          for lam, a in ((0.0, 9.0), (100.0, 9.5), (1e6, 7.0))]],
         "curves": {m: {"steps": 5, "units": 2, "rise_last_quarter": 0.01, "mean_activation": [1, 2, 3, 4, 5]}
                    for m in ("L2", "Yosinski", "robust", "magnitude-constrained")},
         "convergence": {"recorded": True, "file": "bench/q1_convergence.json", "steps": 50,
