@@ -424,7 +424,7 @@ def q1_section(results):
                  f"stays between {min(u['achieved'] for u in sweep[:-1]):.0f} and "
                  f"{max(u['achieved'] for u in sweep[:-1]):.0f}: Adam scales every pixel's step by its own "
                  "gradient history, so even a small penalty moves the pixels the neuron ignores. Only at "
-                 f"λ = {sweep[-1]['l2']:.0e} does the prior cost activation ({sweep[-1]['achieved']:.0f}): the "
+                 f"λ = 10<super>{np.log10(sweep[-1]['l2']):.0f}</super> does the prior cost activation ({sweep[-1]['achieved']:.0f}): the "
                  "pattern shrinks to the middle of the receptive field. The default λ = 1 is at the weak end: it "
                  "leaves the starting noise in place."),
         pdf.figure(q1_figure(q1, "q1_targets"),
