@@ -431,7 +431,7 @@ def q1_section(results):
                    f"Figure {n + 4}. Q1 ({name}): the assignment's requirement, neurons driven to a desired "
                    f"target activation (L2 prior, {targets[0]['steps']} steps, one batch); under each image the "
                    "target and the activation measured on the saved 8-bit file. Contrast-stretched by one scale per "
-                   "row; the conv neuron cropped to its receptive field.", max_height=9 * pdf.cm),
+                   "row; the conv neuron cropped to its receptive field.", max_height=10 * pdf.cm),
         pdf.text(f"<b>Target activations</b> (Figure {n + 4}). Each target is reached within "
                  f"{100 * worst:.1f}% on the saved file, because the target term is weighed against the prior at "
                  "a 10% scale of the target. The images of one neuron do not grow stronger with the target: their "

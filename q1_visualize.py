@@ -366,7 +366,7 @@ def main():
     p.add_argument("--record-convergence", action="store_true",
                    help=f"instead of the experiment: run the L2 and Yosinski baselines of the report's experiment "
                         f"for {LONG_STEPS} steps and record their activation at every step in bench/{CONVERGENCE.name} "
-                        f"(about 4 minutes on 2 CPU cores), which the report's run then shows")
+                        f"(2 × {LONG_STEPS} steps of 16 images: minutes), which the report's run then shows")
     args = p.parse_args()
     single = ("unit", "position", "jitter", "decay", "blur_every", "blur_sigma", "norm_pct", "contrib_pct")
     given = [f"--{k.replace('_', '-')}" for k in single if getattr(args, k) != p.get_default(k)]
