@@ -29,7 +29,8 @@ from cnnvis.names import check_file_names, not_remembered, remember, resolve_nam
 
 QUESTIONS = {"q1": "q1_visualize.py", "q2": "q2_fourier.py", "q3": "q3_fool.py", "q4": "q4_heatmap.py"}
 # Keys the report reads that older versions of the scripts did not write: a set without them is made again.
-NEEDED = {"q1": ("units", "class_method"), "q2": ("classes", "recognition_rate", "compared_method", "crops"),
+NEEDED = {"q1": ("units", "class_method", "curves", "convergence"),
+          "q2": ("classes", "recognition_rate", "compared_method", "crops"),
           "q3": ("cases", "rung"),
           "q4": ("maps", "faithfulness")}
 
@@ -323,21 +324,46 @@ def steps_sentence(rows, key):
     return parts[0].replace(" (", " steps (", 1) + "".join(f", {p}" for p in parts[1:])
 
 
+def q1_figure(q1, stem):
+    """The path of one of Q1's figures, by its file's stem (e.g. "q1_curves")."""
+    return q1["folder"] / Path(next(f for f in q1["figures"] if Path(f).stem == stem)).with_suffix(".svg")
+
+
 def q1_section(results):
     q1 = results["q1"]
     units = q1["units"]
-    variants = [v for v in ("L2", "Yosinski", "robust") if any(u["variant"] == v for u in units)]
-    pairs = {}
+    name = network_name(q1)
+    by = {}
     for u in units:
-        if u["variant"] in variants:
-            pairs.setdefault(u["label"], {})[u["variant"]] = u
-    targets = [u for u in units if u["variant"] == "target"]
-    reg = next(u["regularizers"] for u in units if u["variant"] == "Yosinski")
+        by.setdefault(u["variant"], []).append(u)
+    maximized = {v: {u["label"]: u for u in by[v]} for v in ("L2", "Yosinski", "robust")}
+    labels = list(maximized["L2"])
+    reg = by["Yosinski"][0]["regularizers"]
+    targets, sweep = by["target"], by["lambda sweep"]
     worst = max(abs(u["achieved"] - u["target"]) / max(abs(u["target"]), 1) for u in targets)
+    converged = q1["convergence"]
+    long = {m: dict(zip(converged["units"], r["achieved"])) for m, r in converged.get("methods", {}).items()}
+    short_steps = by["L2"][0]["steps"]
+    rise = {m: c["rise_last_quarter"] for m, c in q1["curves"].items()}
     judged = [u for u in units if "recognized" in u]
-    rate = q1["recognition_rate"]
     q1_named = blind_naming(q1, [u for u in units if u["shown_as"] == "magnitude-constrained"], "shown_as").get(
         "magnitude-constrained")
+    ceiling = [label for label in labels if abs(maximized["L2"][label]["achieved"] - 6.0) < 0.005]
+    negative = [(m, label) for m in ("L2", "Yosinski") for label in labels if maximized[m][label]["achieved"] < 0]
+    negative += [(f"Yosinski, {converged['steps']} steps", label) for label, v in long.get("Yosinski", {}).items()
+                 if v < 0]
+    n = 1  # figure numbers: Q1's figures come first in the report
+
+    def maximized_row(label):
+        row = [maximized["L2"][label]["stands_for"], label.split(" ", 1)[1]]
+        for m in ("L2", "Yosinski"):
+            row.append(fmt(maximized[m][label]["achieved"], 2))
+            if long:
+                row.append(fmt(long[m][label], 2))
+        return row
+
+    step_header = [f"{m}, {s} steps" for m in ("L2", "Yosinski")
+                   for s in ([short_steps, converged["steps"]] if long else [short_steps])]
     story = [
         pdf.heading("2. Visualizing neurons by input optimization (Q1)"),
         pdf.text("<b>Method.</b> A neuron is one channel of a conv layer at one position of its feature map (by "
@@ -348,60 +374,139 @@ def q1_section(results):
                  "(Simonyan et al. 2014):"),
         pdf.formula(r"\min_x\ \left(\frac{a(x)-t}{0.1\,\max(|t|,1)}\right)^2 + \lambda\,\|\tilde{x}\|^2"
                     r"\qquad\mathrm{or}\qquad \min_x\ -a(x) + \lambda\,\|\tilde{x}\|^2,"),
-        pdf.text("where x̃ = (x − 127.5)/127.5 is the image centred on grey and ‖x̃‖² its mean square (λ = 1). "
-                 "Three methods are compared on the same units. <b>L2</b>: the image-norm prior alone. "
-                 "<b>Yosinski</b> (Yosinski et al. 2015, their best published settings): after every step L2 "
-                 "decay (x̃ ← (1−θ)x̃), a Gaussian blur every few steps, and before every step a random jitter; "
-                 "here " + ", ".join(f"{k} = {v}" for k, v in reg.items()) + ". "
-                 "<b>robust</b> (Olah et al. 2017): the image is parameterized by its Fourier spectrum scaled by "
-                 "1/w in a decorrelated colour space, squashed into 0–255 by a sigmoid, and randomly padded, "
-                 "shifted, scaled and rotated before every step; conv units are then visualized as whole "
-                 "channels (their spatial mean), since the transformations move any single position around. "
-                 "For the class units (the logits) <i>robust</i> is Q2's answer, the <i>magnitude-constrained</i> "
-                 "method (section 3: the image's Fourier magnitude is fixed to that of natural photos and only its "
-                 "phase is optimized, over random crops of a larger canvas), whose class images people name. Tried "
-                 "on the conv units it did not help: their channel means reached about a third of the Fourier "
-                 "method's and the pattern filled only the middle of the canvas, so they keep the Fourier method. "
-                 "All neurons of a method are optimized together, one image per neuron in one batch, with a "
-                 "cosine-decaying step size, for " + steps_sentence(units, "shown_as") + ". The network sees the "
-                 "image rounded "
-                 "to 8 bits (the gradient passes the rounding unchanged, straight-through), so the activations "
-                 "reported, measured on the saved 8-bit files, are the ones that were optimized."),
+        pdf.text("where x̃ = (x − 127.5)/127.5 is the image centred on grey and ‖x̃‖² its mean square (λ = 1 "
+                 "unless stated). Three methods are compared on the same units. <b>L2</b>: the image-norm prior "
+                 "alone. <b>Yosinski</b> (Yosinski et al. 2015, their best published settings): after every step "
+                 "L2 decay (x̃ ← (1−θ)x̃) and a Gaussian blur every few steps, before every step a random shift "
+                 "(jitter); here " + ", ".join(f"{k} = {v}" for k, v in reg.items()) + ". <b>robust</b> (Olah "
+                 "et al. 2017): the image is built from its Fourier coefficients (scaled by 1/w, in a colour "
+                 "space whose channels are uncorrelated in photos), squashed into 0–255 by a sigmoid, and "
+                 "randomly padded, shifted, scaled and rotated before every step; conv units are then whole "
+                 "channels (their spatial mean), since the transformations move any single position around. For "
+                 "the class units the robust column uses Q2's answer instead, the <i>magnitude-constrained</i> "
+                 "method (section 3). All neurons of a method are one batch, one image each, with a step size "
+                 "that decays (cosine) to 5%, for " + steps_sentence([u for u in units if u["variant"] in maximized],
+                                                                   "shown_as") +
+                 ". The network sees the image rounded to 8 bits (the gradient passes the rounding unchanged), so "
+                 "every activation reported is measured on the saved 8-bit file. The bundled network's layers "
+                 "stand in for AlexNet's by depth (named in brackets): stem for conv1, stage1–stage4 for "
+                 "conv2–conv5; it has no fully connected layers before its classifier, so its last conv stages "
+                 "shown, stage5 and stage6, stand in for fc6 and fc7, and the class logits for fc8."),
+        pdf.figure(q1_figure(q1, "q1_layers_1"),
+                   f"Figure {n}. Q1 ({name}): the units of the first four layers (two per row, named at the left) "
+                   f"by the three methods; each conv neuron is cropped to its receptive field (at least 48 pixels "
+                   f"a side), robust images show the whole image (whole channels); contrast-stretched for display.",
+                   max_height=19 * pdf.cm),
+        pdf.text(f"<b>What the images show</b> (Figures {n}–{n + 1}). With the image-norm prior alone (L2) the "
+                 "optimizer makes high-contrast, high-frequency colour noise inside the receptive field and "
+                 "leaves the starting noise outside it; nothing in the objective prefers natural structure. "
+                 "Yosinski's operations damp these patterns (blur and decay remove high frequencies, jitter "
+                 "demands robustness to small shifts), giving faint, smooth images. The robust method shows "
+                 "structure that changes with depth" + (
+                     # what these images of the bundled network show; AlexNet's must be looked at anew
+                     ": a flat colour field and a smooth colour gradient in stem, dotted and faceted textures in "
+                     "stage1, dot grids and meshes in stage2 and stage3, wavy stripes and scale-like patterns in "
+                     "stage4, curved, fur- and feather-like textures in stage5 and stage6, and for the classes "
+                     "object-like shapes in a natural-looking scene" if q1["network"] != "alexnet" else "") + (
+                     f" (a vision-language model, not told the classes, named {q1_named['top1']} of the "
+                     f"{q1_named['images']} class images at the first guess; bench/blind_naming.json)"
+                     if q1_named else "") + ". Receptive fields grow with depth (the crops), from a few "
+                 "pixels in the first layer to the whole image in the deepest ones. A sibling network "
+                 "(EfficientNet-Lite1, never used to optimize; section 3) recognized the class images of "
+                 + ", ".join(f"{m}: {sum(u['recognized'] for u in judged if u['variant'] == m)} of "
+                             f"{sum(u['variant'] == m for u in judged)}" for m in ("L2", "Yosinski", "robust")
+                             if any(u["variant"] == m for u in judged)) + "."),
+        pdf.figure(q1_figure(q1, "q1_layers_2"),
+                   f"Figure {n + 1}. Q1 ({name}): the units of the last four layers, as in Figure {n}. "
+                   "*In the last row (class units) the robust column is the magnitude-constrained method.",
+                   max_height=19 * pdf.cm),
+        pdf.table(["layer", "unit", *step_header], [maximized_row(label) for label in labels],
+                  widths=[2.7 * pdf.cm, 2.3 * pdf.cm] + [(pdf.TEXT_WIDTH - 5.0 * pdf.cm) / len(step_header)] * len(
+                      step_header),
+                  lead_in=f"<b>Maximized activations of the pixel methods</b>: the neuron at the centre of the "
+                          "feature map (conv) or the class logit, on the saved 8-bit image"
+                          + (f"; at {short_steps} steps (the images of Figures {n}–{n + 1}) and run to "
+                             f"convergence, {converged['steps']} steps ({converged['file']}, made with "
+                             "python q1_visualize.py --record-convergence for exactly this run's units, "
+                             "methods, seed and network weights, checked by SHA-256)" if long else
+                             f"; the runs to convergence ({converged['file']}) were not made for this run's "
+                             "settings and are not shown") + ":"),
+        pdf.table(["layer", "unit", "robust", "unit", "robust"],
+                  [[layer] + [cell for u in maximized["robust"].values() if u["stands_for"] == layer
+                              for cell in (u["label"].split(" ", 1)[1], fmt(u["achieved"], 2))]
+                   for layer in dict.fromkeys(u["stands_for"] for u in maximized["robust"].values())],
+                  widths=[2.7 * pdf.cm] + [2.3 * pdf.cm, 2 * pdf.cm] * 2,
+                  lead_in="<b>Maximized activations of the robust method</b> (two units a row), a different "
+                          "quantity for conv units (the spatial mean of the whole channel, which its transformations optimize; a class "
+                          "unit's canvas is seen whole at the input size):"),
     ]
-    for i, f in enumerate(q1["figures"], 1):
-        story.append(pdf.figure(q1["folder"] / Path(f).with_suffix(".svg"),
-                                f"Figure {i}. Q1 ({network_name(q1)}): units of each layer by the three "
-                                f"methods. Conv neurons are cropped to their receptive field (at least 48 pixels a "
-                                f"side); each image is contrast-stretched for display.", max_height=19 * pdf.cm))
+    odd = []
+    if ceiling:
+        odd.append(f"{', '.join(ceiling)} reach exactly 6.00 under L2: stem's output passes a ReLU6, which "
+                   "clips at 6, so 6 is its ceiling and these neurons are at it (the stage outputs are linear "
+                   "projections without a ceiling)")
+    if negative:
+        odd.append(f"{'; '.join(f'{label} ({m})' for m, label in negative)} end below zero, a failed "
+                   "maximization: the stage outputs are linear and can be negative, and Yosinski's jitter of "
+                   f"±{reg.get('jitter', 0)} pixels is as large as the receptive field of an early layer's neuron"
+                   + (" (7 pixels for stage1)" if q1["network"] != "alexnet" else "")
+                   + ", so every step raises a different neuron of the channel and the centre one, measured on the "
+                   "unshifted image, is left wherever that puts it")
+    if long:
+        ratio = {m: np.median([maximized[m][label]["achieved"] / long[m][label] for label in labels
+                               if long[m][label] > 0]) for m in long}
+        odd.append(f"at {short_steps} steps the pixel methods are far from done: the median unit reaches "
+                   + " and ".join(f"{ratio[m]:.0%} ({m})" for m in long) + f" of its activation after "
+                   f"{converged['steps']} steps")
     story += [
-        pdf.table(["neuron", "target", "achieved (8-bit image)"],
-                  [[u["label"], f"{u['target']:g}", fmt(u["achieved"])] for u in targets],
-                  lead_in="<b>Target activations.</b> Driving neurons to set values instead of maximizing them "
-                          f"(L2 prior; the largest relative miss is {100 * worst:.1f}%):"),
-        pdf.table(["neuron"] + variants,
-                  [[label] + [fmt(v[m]["achieved"], 2) + (f" — {v[m]['judge_top1']} {'✓' if v[m]['recognized'] else '✗'}"
-                                                          if "recognized" in v[m] else "") for m in variants]
-                   for label, v in pairs.items()],
-                  lead_in="<b>Maximized activations</b> on the same units (for <i>robust</i>, of the whole channel; "
-                          "a class unit's canvas seen whole at the input size), and for the class units the top-1 "
-                          "class of a sibling network (EfficientNet-Lite1, never used to optimize; ✓ when it is the "
-                          "intended class; section 3 says what such agreement does and does not show):"),
-        pdf.text(
-            "<b>Discussion.</b> The sibling judge recognized the class images made with " + ", ".join(
-                f"{m}: {sum(u['recognized'] for u in judged if u['variant'] == m)} of "
-                f"{sum(u['variant'] == m for u in judged)}" for m in variants if rate.get(m) is not None) + ". "
-            "With the image-norm prior alone, the optimizer finds high-frequency patterns that excite the neuron "
-            "enormously but look like coloured noise: nothing in the objective prefers natural structure, and a "
-            "deep network responds to many unnatural inputs. Yosinski's operations damp these patterns (blur and "
-            "decay remove high frequencies, jitter demands robustness to small shifts) at the price of faint, "
-            "low-contrast images. The robust method makes every unit show structure: oriented edges and colour "
-            "gratings in the first layers, textures and repeated parts in the middle, object parts for the "
-            "deepest units, and for the classes the objects themselves" + (
-                f" — viewers who were not told the classes named {q1_named['top1']} of the {q1_named['images']} "
-                "class images at the first guess (bench/blind_naming.json)" if q1_named else "") +
-            ". Receptive fields grow with depth, from a few pixels in the first "
-            "layer to the whole image in the deepest ones. Target activations are reached closely because the "
-            "target term is weighed against the prior at a 10% scale of the target.")]
+        pdf.text("<b>Odd values, explained.</b> " + "; ".join(odd) + "."),
+        pdf.figure(q1_figure(q1, "q1_curves"),
+                   f"Figure {n + 2}. Q1 ({name}): activation against step for each method, the mean over its units "
+                   f"(L2 and Yosinski: the {len(labels)} neurons of Figures {n}–{n + 1}; robust: the conv "
+                   "channels' means), on the image the network saw at that step; a dot marks where the runs shown "
+                   "in the figures end"
+                   + (f"; solid: the runs to convergence ({converged['steps']} steps), dashed: the "
+                      f"{short_steps}-step runs shown in Figures {n}–{n + 1}" if long else "") + ".",
+                   max_height=8 * pdf.cm),
+        pdf.text(f"<b>Convergence</b> (Figure {n + 2}). " + (
+            "Over the last quarter of the runs to convergence the mean activation changed by " + " and ".join(
+                f"{100 * converged['methods'][m]['rise_last_quarter']:+.1f}% ({m})" for m in long)
+            + " of its end value: L2 still creeps up, slowly; Yosinski's blur and decay hold it at a level it "
+            "fluctuates about (each step sees a differently shifted image). " if long else "")
+            + "Over their last quarter the robust runs changed by " + " and ".join(
+                f"{100 * rise[m]:+.1f}% ({m})" for m in rise if m not in ("L2", "Yosinski"))
+            + ". The step size decays to 5%, so a flat end alone would not show convergence; the longer runs "
+            "are the check. The magnitude-constrained runs are not drawn: their crops shrink over the run, so "
+            "their values at different steps measure different things."),
+        pdf.figure(q1_figure(q1, "q1_lambda"),
+                   f"Figure {n + 3}. Q1 ({name}): the image-norm prior's weight λ swept on one unit "
+                   f"({sweep[0]['label']}, {sweep[0]['steps']} steps), the middle 72×72 pixels of each image, "
+                   "contrast-stretched by one scale for all five; under each image λ and the activation reached.",
+                   max_height=6 * pdf.cm),
+        pdf.text(f"<b>The prior's weight</b> (Figure {n + 3}). Raising λ from 0 to "
+                 f"{sweep[-2]['l2']:g} pulls the starting noise outside the receptive field, "
+                 "which the neuron ignores, to grey (the image's mean distance from grey falls from "
+                 f"{sweep[0]['contrast']:.1f} to {sweep[-2]['contrast']:.1f} grey levels) while the activation "
+                 f"stays between {min(u['achieved'] for u in sweep[:-1]):.0f} and "
+                 f"{max(u['achieved'] for u in sweep[:-1]):.0f}: Adam scales every pixel's step by its own "
+                 "gradient history, so even a small penalty moves the pixels the neuron ignores. Only at "
+                 f"λ = 10<super>{np.log10(sweep[-1]['l2']):.0f}</super> does the prior cost activation ({sweep[-1]['achieved']:.0f}): the "
+                 "pattern shrinks to the middle of the receptive field. The default λ = 1 is at the weak end: it "
+                 "leaves the starting noise in place."),
+        pdf.figure(q1_figure(q1, "q1_targets"),
+                   f"Figure {n + 4}. Q1 ({name}): the assignment's requirement, neurons driven to a desired "
+                   f"target activation (L2 prior, {targets[0]['steps']} steps, one batch); under each image the "
+                   "target and the activation measured on the saved 8-bit file. Contrast-stretched by one scale per "
+                   "row; the conv neuron cropped to its receptive field.", max_height=10 * pdf.cm),
+        pdf.text(f"<b>Target activations</b> (Figure {n + 4}). Each target is reached within "
+                 f"{100 * worst:.1f}% on the saved file, because the target term is weighed against the prior at "
+                 "a 10% scale of the target. The images of one neuron do not grow stronger with the target: their "
+                 "mean distance from grey stays between "
+                 + " and ".join(f"{min(u['contrast'] for u in targets if u['label'] == label):.1f}–"
+                                f"{max(u['contrast'] for u in targets if u['label'] == label):.1f} grey levels "
+                                f"({label})" for label in dict.fromkeys(u["label"] for u in targets))
+                 + ": the activation is set by the arrangement of the colour pattern, not by its amount."),
+    ]
     return story
 
 

@@ -10,19 +10,26 @@ must keep driving the unit under random shifts, scalings and rotations (cnnvis.p
 Many neurons are optimized at once, one image per neuron, in one batch; images of class units are shown
 to an independent network (cnnvis.judge) to see whether they are recognizable.
 
-    python q1_visualize.py                                   # the report's experiment: every layer, three methods
+    python q1_visualize.py                          # the report's experiment: every layer, three methods, a λ sweep,
+                                                    # target activations
+    python q1_visualize.py --record-convergence     # the pixel baselines for 256 steps (bench/q1_convergence.json)
     python q1_visualize.py --layer conv3 --unit 5 17 --target 2
 """
 from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during the heavy imports below)
+
+import hashlib
+import json
+from pathlib import Path
 
 import numpy as np
 from matplotlib import pyplot as plt
 
 from cnnvis import cli
 from cnnvis.errors import UserError
+from cnnvis.files import read_json, write_json
 from cnnvis.imaging import for_display, network_label, save_figure, save_image
 from cnnvis.judge import Judge, recognition_rate
-from cnnvis.optimize import Crops, Method, Neuron, Regularizers, achieved, visualize
+from cnnvis.optimize import GREY, Crops, Method, Neuron, Regularizers, achieved, visualize
 from cnnvis.param import listed_photos
 from cnnvis.quiet_tensorflow import tf
 
@@ -36,12 +43,29 @@ ROBUST = Method("fourier", Regularizers(l2=0.0), robust=True)
 # the pattern filled only the middle of the canvas, so conv units keep ROBUST.
 CLASS_METHOD = Method("magnitude", Regularizers(l2=0.0), magnitude="photos", crops=Crops())
 # Steps chosen by measurement within the main command's time budget: the robust conv units show the same
-# patterns after 64 steps as after 192 (their channel means reach about 80% of it); the pixel methods without
-# transformations settle within 24; the class units take Q2's 64.
+# patterns after 64 steps as after 192 (their channel means reach about 80% of it); the class units take Q2's 64;
+# the pixel methods take 24, which leaves them short of convergence (LONG_STEPS below), as the report shows.
 STEPS = 64
 BASELINE_SHARE = 0.375
 # Classes shown for the logits layer in the default experiment: ostrich, flamingo, bell pepper.
 LOGIT_UNITS = (9, 130, 945)
+# AlexNet's eight layers, and the bundled network's layers that stand in for them by depth. Lite0 has no fully
+# connected layers but its classifier (logits, fc8's counterpart): its last two conv stages shown, stage5 and
+# stage6, stand in for fc6 and fc7.
+ALEXNET_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+BUNDLED_LAYERS = ("stem", "stage1", "stage2", "stage3", "stage4", "stage5", "stage6", "logits")
+# The image-norm prior's weight λ swept on one unit (the default λ is 1; 0 turns the prior off).
+LAMBDAS = (0.0, 1.0, 100.0, 10000.0, 1000000.0)
+# Target activations: a mid-network conv neuron (the centre of this channel) and the first class unit.
+TARGET_CONV_UNIT = 3
+CONV_TARGETS = (2.0, 5.0, 10.0, 20.0)
+CLASS_TARGETS = (5.0, 10.0, 20.0, 30.0)
+# The baselines run to convergence by --record-convergence (too slow for the main command; recorded in
+# CONVERGENCE and used by the report's run when its settings match): 256 steps, over whose last quarter the mean
+# activation of the units rose by 1% (L2) or only fluctuated (Yosinski).
+LONG_STEPS = 256
+CONVERGENCE = Path(__file__).resolve().parent / "bench" / "q1_convergence.json"
+TEXT_WIDTH_IN = 6.69  # the report's text width, 17 cm: figures are drawn at the size they are printed
 
 
 def receptive_field_boxes(net, neurons):
@@ -81,7 +105,14 @@ def default_layers(net):
     """AlexNet's eight layers conv1..fc8, or a comparable spread of the bundled network's layers."""
     if net.name == "alexnet":
         return net.layers[:-1]
-    return ["stem", "stage1", "stage2", "stage3", "stage4", "stage5", "stage6", net.logits_layer]
+    return list(BUNDLED_LAYERS[:-1]) + [net.logits_layer]
+
+
+def stands_for(net, layer):
+    """How figures and tables name a layer: "stage3 (conv4)", with the AlexNet layer it stands in for."""
+    if net.name == "alexnet" or layer not in default_layers(net):
+        return layer
+    return f"{layer} ({ALEXNET_LAYERS[default_layers(net).index(layer)]})"
 
 
 def default_neurons(net, per_layer=2):
@@ -104,10 +135,16 @@ def default_neurons(net, per_layer=2):
 
 
 def target_neurons(net):
-    """The target-activation experiment: two logits and two mid-network channels, each driven to a set value."""
-    middle = default_layers(net)[len(default_layers(net)) // 2]
-    return [Neuron(net.logits_layer, 9), Neuron(net.logits_layer, 130), Neuron(middle, 3), Neuron(middle, 7)], \
-        [10.0, 20.0, 2.0, 5.0]
+    """The target-activation experiment: a mid-network conv neuron and a class unit, each driven to several
+    target activations (one image per target, all in one batch)."""
+    conv = Neuron(default_layers(net)[len(default_layers(net)) // 2], TARGET_CONV_UNIT)
+    klass = Neuron(net.logits_layer, LOGIT_UNITS[0])
+    return [conv] * len(CONV_TARGETS) + [klass] * len(CLASS_TARGETS), list(CONV_TARGETS + CLASS_TARGETS)
+
+
+def sweep_neuron(net, neurons):
+    """The unit of the λ sweep: the first of `neurons` in the third layer shown (AlexNet's conv3)."""
+    return next(n for n in neurons if n.layer == default_layers(net)[2])
 
 
 def shown_as(variant, method):
@@ -117,46 +154,179 @@ def shown_as(variant, method):
 
 def run_variant(net, args, neurons, targets, method, variant, judge, result_set):
     """Optimize, save each image as a lossless 8-bit file, and measure its activation as saved; images of
-    logits units are also shown to the sibling judge."""
+    logits units are also shown to the sibling judge; contrast: the image's mean distance from grey, in grey
+    levels. Returns the images, one row per image, and the
+    activation at every step [steps, N] (for maximized neurons; on the image the network saw at that step)."""
+    history = []
     rgb_uint8 = np.clip(np.round(visualize(net, neurons, targets, method, args.steps, args.seed,
-                                           desc=f"Q1 {shown_as(variant, method)}")), 0, 255).astype(np.uint8)
+                                           desc=f"Q1 {shown_as(variant, method)}", history=history)),
+                        0, 255).astype(np.uint8)
     steps = method.steps(args.steps)
     values = achieved(net, rgb_uint8, neurons)
-    rows = []
-    for n, t, img, value in zip(neurons, targets, rgb_uint8, values):
-        path = save_image(result_set.path(f"images/{variant}_{n.layer}_{n.unit}.png"), img)
+    l2 = method.reg.l2 if isinstance(method.reg.l2, tuple) else [method.reg.l2] * len(neurons)
+    rows, seen = [], set()
+    for n, t, img, value, lam in zip(neurons, targets, rgb_uint8, values, l2):
+        name = f"{variant}_{n.layer}_{n.unit}" + (f"_{len(rows)}" if (n.layer, n.unit) in seen else "")
+        seen.add((n.layer, n.unit))
+        path = save_image(result_set.path(f"images/{name.replace(' ', '-')}.png"), img)
         verdict = judge([img], [n.unit])[0] if n.layer == net.logits_layer else {}
         rows.append({"layer": n.layer, "unit": n.unit, "position": n.position, "label": n.label(net),
-                     "target": t, "achieved": float(value), "steps": steps, "variant": variant,
-                     "shown_as": shown_as(variant, method), **method.describe(), "seed": args.seed, **verdict,
+                     "stands_for": stands_for(net, n.layer), "target": t, "achieved": float(value), "steps": steps,
+                     "variant": variant, "shown_as": shown_as(variant, method), **method.describe(), "l2": lam,
+                     "contrast": float(np.abs(img - GREY).mean()), "seed": args.seed, **verdict,
                      "image_file": result_set.relative(path)})
-    return rgb_uint8, rows
+    return rgb_uint8, rows, -np.array(history)
 
 
-def plot_layers(net, neurons, images_by_variant, stem):
-    """One row per layer: each unit's image under each regularizer, cropped to its receptive field (at least
-    48 pixels a side). images_by_variant: variant -> one (image, title) per neuron."""
+FONT = 9  # points at the figure's own size, which is the report's text width (17 cm): at least 6 pt when printed
+
+
+def image_box(net, neuron, boxes, side=48):
+    """The part of an image a figure shows: a conv neuron's receptive field (at least `side` pixels a side), or
+    the whole image for fc units and whole channels."""
+    if neuron.position == "mean":
+        return 0, net.input_size, 0, net.input_size
+    return at_least(boxes[(neuron.layer, neuron.position)], side, net.input_size)
+
+
+def shown(net, img, box):
+    """An image cropped to `box`; a canvas larger than the network's input is shown whole."""
+    top, bottom, left, right = box
+    return img if len(img) != net.input_size else img[top:bottom, left:right]
+
+
+def plot_layers(net, neurons, images_by_variant, headers, stem):
+    """One row per layer, named at its left with the AlexNet layer it stands for; per row, each of its two units
+    under each method (column headers at the top only). images_by_variant: variant -> one image per neuron."""
     layers = list(dict.fromkeys(n.layer for n in neurons))
     variants = list(images_by_variant)
     per_layer = max(sum(n.layer == layer for n in neurons) for layer in layers)
     cols = per_layer * len(variants)
-    fig, axes = plt.subplots(len(layers), cols, figsize=(1.6 * cols, 1.95 * len(layers)), squeeze=False)
+    cell = TEXT_WIDTH_IN / (cols + 1.0)
+    fig, axes = plt.subplots(len(layers), cols, figsize=(TEXT_WIDTH_IN, cell * len(layers) + 0.45), squeeze=False,
+                             gridspec_kw={"wspace": 0.05, "hspace": 0.05})
     for ax in axes.flat:
-        ax.axis("off")
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.spines[:].set_visible(False)
     boxes = receptive_field_boxes(net, neurons)  # they depend only on the layer and the position, not the unit
+    for c in range(cols):
+        axes[0, c].set_title(headers[variants[c % len(variants)]], fontsize=FONT)
     for r, layer in enumerate(layers):
         members = [i for i, n in enumerate(neurons) if n.layer == layer]
+        axes[r, 0].set_ylabel(stands_for(net, layer).replace(" ", "\n") + "\n" + ", ".join(
+            f"#{neurons[i].unit}" for i in members), fontsize=FONT, rotation=0, ha="right", va="center")
         for k, i in enumerate(members):
-            top, bottom, left, right = at_least(boxes[(layer, neurons[i].position)], 48, net.input_size)
-            whole = (top, bottom, left, right) == (0, net.input_size, 0, net.input_size)
             for v, variant in enumerate(variants):
-                ax = axes[r, k * len(variants) + v]
-                img, title = images_by_variant[variant][i]
-                ax.imshow(for_display(img if whole else img[top:bottom, left:right]))  # a canvas is shown whole
-                ax.set_title(f"{neurons[i].label(net)}\n{title}", fontsize=8)
-    fig.suptitle(f"Q1: neuron visualizations\n{network_label(net)}", fontsize=9)
-    fig.tight_layout()
+                img = images_by_variant[variant][i]
+                axes[r, k * len(variants) + v].imshow(for_display(shown(net, img, image_box(net, neurons[i], boxes))))
+    fig.suptitle(f"Q1, {network_label(net)}", fontsize=FONT)
     return save_figure(fig, stem)
+
+
+def plot_row(net, rows, stem, side=48):
+    """Images with one line under each: rows is a list of (row label, neuron, [(image, text under it)]), each
+    cropped like the layer figures (at least `side` pixels) and contrast-stretched by one scale per row, so that
+    a stronger image of the row looks stronger."""
+    cols = max(len(images) for _, _, images in rows)
+    cell = TEXT_WIDTH_IN / (cols + 0.4)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(TEXT_WIDTH_IN, (cell + 0.3) * len(rows) + 0.3),
+                             squeeze=False, gridspec_kw={"wspace": 0.06, "hspace": 0.25})
+    boxes = receptive_field_boxes(net, [neuron for _, neuron, _ in rows])
+    for ax in axes.flat:
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.spines[:].set_visible(False)
+    for r, (label, neuron, images) in enumerate(rows):
+        axes[r, 0].set_ylabel(label, fontsize=FONT)
+        crops = for_display(np.stack([shown(net, img, image_box(net, neuron, boxes, side)) for img, _ in images]))
+        for c, (crop, (_, text)) in enumerate(zip(crops, images)):
+            axes[r, c].imshow(crop)
+            axes[r, c].set_xlabel(text, fontsize=FONT)
+    fig.suptitle(f"Q1, {network_label(net)}", fontsize=FONT)
+    return save_figure(fig, stem)
+
+
+def plot_curves(curves, long, stem, net):
+    """Activation against step, the mean over units, one line per method: curves {method: [steps, units]} of this
+    run (dashed where a long run of the method is drawn solid), long {method: [LONG_STEPS, units]} of the
+    recorded long runs."""
+    fig, ax = plt.subplots(figsize=(TEXT_WIDTH_IN * 0.75, 2.7))
+    for k, (method, values) in enumerate(curves.items()):
+        if method in long:
+            ax.plot(np.arange(1, len(long[method]) + 1), np.mean(long[method], axis=1), color=f"C{k}", lw=1.2,
+                    label=f"{method}, {len(long[method])} steps")
+        mean = np.mean(values, axis=1)
+        ax.plot(np.arange(1, len(values) + 1), mean, color=f"C{k}", lw=1.5, ls="--" if method in long else "-",
+                label=f"{method}, {len(values)} steps")
+        ax.plot([len(values)], [mean[-1]], "o", color=f"C{k}", ms=5)  # where the run shown in the figures ends
+    ax.set_xlabel("step", fontsize=FONT)
+    ax.set_ylabel("activation,\nmean over units", fontsize=FONT)
+    ax.tick_params(labelsize=FONT)
+    ax.set_xscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=FONT - 1, frameon=False, loc="upper left")
+    ax.set_title(f"Q1, {network_label(net)}", fontsize=FONT)
+    return save_figure(fig, stem)
+
+
+def rise(values, last=0.25):
+    """How much the mean activation over units changed over the last `last` of the steps, as a share of its
+    end value (0.01: rose by 1%; negative: fell): whether a run has stopped rising. Each point is the mean of
+    the 1/16 of the steps up to it, since with jitter every step sees a differently shifted image."""
+    curve = np.asarray(values, np.float64).mean(axis=1)
+    window = max(1, len(curve) // 16)
+    smooth = np.convolve(curve, np.ones(window) / window, mode="valid")
+    before = smooth[max(0, int(round((1 - last) * len(curve))) - window)]
+    return float((smooth[-1] - before) / abs(smooth[-1]))
+
+
+def baselines(net, args):
+    """The two pixel baselines of the report's experiment: {method: Method}."""
+    return {"L2": Method("pixels", Regularizers(l2=args.l2), lr=args.lr, share=BASELINE_SHARE),
+            "Yosinski": Method("pixels", YOSINSKI, lr=args.lr, share=BASELINE_SHARE)}
+
+
+def fingerprint(net, args, neurons):
+    """SHA-256 of everything a long baseline run depends on: the network's weights as loaded, the units, the
+    methods and the seed. A record made with any of them different does not describe this run."""
+    digest = hashlib.sha256()
+    for weight in net.model.weights:
+        digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
+    settings = {"network": net.name, "seed": args.seed, "units": [[n.layer, n.unit, n.position] for n in neurons],
+                "methods": {m: [method.describe(), method.lr] for m, method in baselines(net, args).items()}}
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def record_convergence(net, args):
+    """Run the L2 and Yosinski baselines on the report's units for LONG_STEPS steps and record, per method, the
+    activation of every unit at every step and on the saved 8-bit image, in CONVERGENCE."""
+    neurons = default_neurons(net)
+    record = {"network": net.name, "fingerprint": fingerprint(net, args, neurons), "steps": LONG_STEPS,
+              "units": [n.label(net) for n in neurons], "methods": {}}
+    for name, method in baselines(net, args).items():
+        long = Method(method.param, method.reg, lr=method.lr)
+        history = []
+        rgb = visualize(net, neurons, None, long, LONG_STEPS, args.seed, desc=f"Q1 {name}, {LONG_STEPS} steps",
+                        history=history)
+        values = achieved(net, np.clip(np.round(rgb), 0, 255).astype(np.uint8), neurons)
+        history = -np.array(history)
+        record["methods"][name] = {"achieved": [round(float(v), 3) for v in values],
+                                   "activation": np.round(history, 3).tolist()}
+    write_json(CONVERGENCE, record)
+    print(f"wrote {CONVERGENCE.name}: " + ", ".join(f"{m}: the mean activation changed by "
+                                                     f"{rise(r['activation']):+.1%} over the last quarter"
+                                                     for m, r in record["methods"].items()))
+    return 0
+
+
+def recorded_convergence(net, args, neurons):
+    """The long baseline runs of CONVERGENCE if they were made for exactly this run's settings (fingerprint),
+    else None."""
+    try:
+        record = read_json(CONVERGENCE)
+    except (OSError, ValueError):
+        return None
+    return record if record.get("fingerprint") == fingerprint(net, args, neurons) else None
 
 
 def parse_position(text):
@@ -197,12 +367,18 @@ def main():
                    help="Yosinski: grey out pixels of small norm (percentile)")
     p.add_argument("--contrib-pct", type=cli.number(float, 0, 99), default=0.0,
                    help="Yosinski: grey out pixels of small contribution (percentile)")
+    p.add_argument("--record-convergence", action="store_true",
+                   help=f"instead of the experiment: run the L2 and Yosinski baselines of the report's experiment "
+                        f"for {LONG_STEPS} steps and record their activation at every step in bench/{CONVERGENCE.name} "
+                        f"(2 × {LONG_STEPS} steps of 16 images: minutes), which the report's run then shows")
     args = p.parse_args()
     single = ("unit", "position", "jitter", "decay", "blur_every", "blur_sigma", "norm_pct", "contrib_pct")
     given = [f"--{k.replace('_', '-')}" for k in single if getattr(args, k) != p.get_default(k)]
     if args.layer is None and given:
         raise UserError(f"{', '.join(given)} only apply to one layer's neurons; add --layer (e.g. --layer "
                         f"stage3), or leave {'them' if len(given) > 1 else 'it'} out for the report's experiment.")
+    if args.record_convergence and args.layer is not None:
+        raise UserError("--record-convergence records the report's experiment; leave out --layer.")
     units = len(dict.fromkeys(args.unit))
     if units > MAX_UNITS:  # as Q2 caps its classes: all units are optimized in one batch
         raise UserError(f"--unit names {units} units; give at most {MAX_UNITS} (they are optimized in one batch, "
@@ -210,15 +386,19 @@ def main():
     if args.layer is None:
         listed_photos()  # the class units' magnitude comes from these photos: a broken list is named now
     net = cli.load_network(args)
+    if args.record_convergence:
+        return record_convergence(net, args)
 
-    if args.layer is None:  # the report's experiment: every layer by three methods, then set targets
+    runs = []  # (variant, neurons, targets, method)
+    if args.layer is None:  # the report's experiment: every layer by three methods, the λ sweep, set targets
         neurons = default_neurons(net)
         channels = [Neuron(n.layer, n.unit, "mean") for n in neurons if n.layer != net.logits_layer]
         classes = [n for n in neurons if n.layer == net.logits_layer]
-        pixels = Method("pixels", Regularizers(l2=args.l2), lr=args.lr, share=BASELINE_SHARE)
-        runs = [("L2", neurons, pixels), ("Yosinski", neurons, Method("pixels", YOSINSKI, lr=args.lr,
-                                                                      share=BASELINE_SHARE)),
-                ("robust", channels, ROBUST), ("robust", classes, CLASS_METHOD)]
+        pixels = baselines(net, args)["L2"]
+        runs = [("L2", neurons, pixels), ("Yosinski", neurons, baselines(net, args)["Yosinski"]),
+                ("robust", channels, ROBUST), ("robust", classes, CLASS_METHOD),
+                ("lambda sweep", [sweep_neuron(net, neurons)] * len(LAMBDAS),
+                 Method("pixels", Regularizers(l2=LAMBDAS), lr=args.lr, share=BASELINE_SHARE))]
         runs = [(variant, run, [args.target] * len(run), method) for variant, run, method in runs]
         runs.append(("target", *target_neurons(net), pixels))
     else:
@@ -230,31 +410,70 @@ def main():
 
     judge = Judge()
     with cli.result_set(p, args, "q1", net) as result_set:
-        images, rows = {}, []  # images: variant -> {(layer, unit): (image, title)}
+        images, rows, curves = {}, [], {}  # images: variant -> {(layer, unit): image}; curves: method -> [steps, N]
+        by_run = []
         for variant, run_neurons, targets, method in runs:
-            rgb_uint8, variant_rows = run_variant(net, args, run_neurons, targets, method, variant, judge,
-                                                  result_set)
-            images.setdefault(variant, {}).update({(n.layer, n.unit): (img, shown_as(variant, method))
-                                                   for n, img in zip(run_neurons, rgb_uint8)})
+            rgb_uint8, variant_rows, history = run_variant(net, args, run_neurons, targets, method, variant, judge,
+                                                           result_set)
+            images.setdefault(variant, {}).update({(n.layer, n.unit): img for n, img in zip(run_neurons, rgb_uint8)})
+            # MaCo's crops shrink over its run, so its values at different steps measure different things
+            if variant in ("L2", "Yosinski", "robust") and method.crops is None and all(t is None for t in targets):
+                curves[shown_as(variant, method)] = history
             rows += variant_rows
-        images.pop("target", None)  # its neurons differ; its numbers go to the table, not the layer figures
-        layers = list(dict.fromkeys(n.layer for n in neurons))
-        figures = []
-        for start in range(0, len(layers), 4):  # at most four layers a figure, so each fits half a page
-            chunk = [n for n in neurons if n.layer in layers[start:start + 4]]
-            figures.append(plot_layers(net, chunk, {v: [imgs[(n.layer, n.unit)] for n in chunk]
-                                                    for v, imgs in images.items()},
-                                       result_set.path(f"figures/q1_layers_{start // 4 + 1}")))
-        rates = {v: recognition_rate(r for r in rows if r["variant"] == v and "recognized" in r) for v in images}
-        path = result_set.write_results({**cli.header(args, net, result_set.final.name), "units": rows,
-                                         "recognition_rate": rates, "class_method": CLASS_METHOD.describe(),
-                                         "figures": [result_set.relative(f) for f in figures]})
+            by_run.append((variant, run_neurons, rgb_uint8, variant_rows))
+        figures, record = [], None
+        if args.layer is None:
+            record = recorded_convergence(net, args, neurons)
+            long = {m: r["activation"] for m, r in record["methods"].items()} if record else {}
+            figures = report_figures(net, neurons, images, by_run, curves, long, result_set)
+        else:
+            figures = [plot_row(net, [(stands_for(net, args.layer), neurons[0],
+                                       [(images["custom"][(n.layer, n.unit)], f"#{r['unit']}: {r['achieved']:.2f}")
+                                        for n, r in zip(neurons, rows)])], result_set.path("figures/q1"))]
+        rates = {v: recognition_rate(r for r in rows if r["variant"] == v and "recognized" in r)
+                 for v in ("L2", "Yosinski", "robust") if v in images}
+        path = result_set.write_results({
+            **cli.header(args, net, result_set.final.name), "units": rows, "recognition_rate": rates,
+            "class_method": CLASS_METHOD.describe(), "figures": [result_set.relative(f) for f in figures],
+            "curves": {m: {"steps": len(h), "units": len(h[0]), "rise_last_quarter": rise(h),
+                           "mean_activation": np.round(np.mean(h, axis=1), 3).tolist()} for m, h in curves.items()},
+            "convergence": {"recorded": record is not None, "file": f"bench/{CONVERGENCE.name}",
+                            **({"steps": record["steps"], "units": record["units"],
+                                "methods": {m: {"achieved": r["achieved"], "rise_last_quarter": rise(r["activation"])}
+                                            for m, r in record["methods"].items()}} if record else {})}})
     for row in rows:
         goal = "max" if row["target"] is None else f"target {row['target']:g}"
-        print(f"{row['variant']:>8}  {row['label']:<28} {goal:<12} achieved {row['achieved']:.3f}")
+        print(f"{row['variant']:>12}  {row['label']:<28} {goal:<12} achieved {row['achieved']:.3f}")
     print(f"wrote {result_set.final}/: {path.name}, {len(figures)} figure(s), {len(rows)} images")
     return 0
 
+
+def report_figures(net, neurons, images, by_run, curves, long, result_set):
+    """The report's figures: the layers by the three methods (two figures of four layers, each fits half a
+    page), activation against step, the λ sweep, and the target activations."""
+    layers = list(dict.fromkeys(n.layer for n in neurons))
+    headers = {"L2": "L2", "Yosinski": "Yosinski", "robust": "robust"}
+    figures = []
+    for start in range(0, len(layers), 4):
+        chunk = [n for n in neurons if n.layer in layers[start:start + 4]]
+        marked = dict(headers, robust="robust*") if net.logits_layer in layers[start:start + 4] else headers
+        figures.append(plot_layers(net, chunk, {v: [images[v][(n.layer, n.unit)] for n in chunk] for v in headers},
+                                   marked, result_set.path(f"figures/q1_layers_{start // 4 + 1}")))
+    figures.append(plot_curves(curves, long, result_set.path("figures/q1_curves"), net))
+    for variant, run_neurons, rgb_uint8, variant_rows in by_run:
+        if variant == "lambda sweep":
+            figures.append(plot_row(net, [(run_neurons[0].label(net), run_neurons[0],
+                                           [(img, f"λ = {r['l2']:g}: ".replace("e+0", "e") + f"{r['achieved']:.1f}")
+                                            for img, r in zip(rgb_uint8, variant_rows)])],
+                                    result_set.path("figures/q1_lambda"), side=72))
+        if variant == "target":
+            units = list(dict.fromkeys(run_neurons))
+            figures.append(plot_row(net, [(f"{stands_for(net, u.layer)}\n#{u.unit}" + (
+                f" {net.classes[u.unit]}" if u.layer == net.logits_layer else ""), u,
+                [(img, f"target {r['target']:g}: {r['achieved']:.2f}")
+                 for n, img, r in zip(run_neurons, rgb_uint8, variant_rows) if n == u]) for u in units],
+                result_set.path("figures/q1_targets")))
+    return figures
 
 if __name__ == "__main__":
     cli.run(main)

@@ -25,7 +25,8 @@ GREY = 127.5
 class Regularizers:
     """Weights and switches of the priors; zero turns one off.
 
-    l2: λ of the image-norm penalty λ·mean(((rgb-127.5)/127.5)²), always part of the loss (Simonyan).
+    l2: λ of the image-norm penalty λ·mean(((rgb-127.5)/127.5)²), always part of the loss (Simonyan); a number,
+    or a tuple of one λ per image (a sweep of λ in one batch).
     jitter: random translation of up to this many pixels before every step (Yosinski/lucid).
     decay: L2 decay, the centred image is multiplied by (1 - decay) after every step (Yosinski θ_decay).
     blur_every, blur_sigma: Gaussian blur of width blur_sigma pixels every blur_every steps (Yosinski).
@@ -183,19 +184,22 @@ class Method:
 
 
 def optimize(net, parameterization, task_loss, reg=Regularizers(), transform=None, steps=200, seed=0, prior=None,
-             desc="optimizing"):
+             desc="optimizing", history=None):
     """Adam on the variables of `parameterization` (cnnvis.param), minimizing per image
     task_loss(x) + reg.l2·image_norm(rgb) + prior(rgb), where x is the network's view of the image after
     `transform` (cnnvis.transforms, ending at a side the network takes; None: the image as it is). With
     pixel variables the Yosinski operations follow each step.
 
     task_loss: x [N·V,s,s,3] in input space (V views of each image, image-major) -> [N];
-    prior: rgb -> [N] or None. Returns the optimized rgb [N,S,S,3] as float32 numpy."""
+    prior: rgb -> [N] or None; history: None, or a list that receives each step's task loss [N] (numpy, on the
+    image the network saw at that step, before the step's update). Returns the optimized rgb [N,S,S,3] as
+    float32 numpy."""
     variables = tf.Variable(tf.convert_to_tensor(parameterization.init, tf.float32))
     # The step size decays (cosine) to 5% by the last step, so the image settles instead of oscillating.
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(parameterization.lr, steps, alpha=0.05))
     optimizer.build([variables])  # its slots exist before tracing, so the step is traced once, not again
     shifts = np.random.default_rng(seed).integers(-reg.jitter, reg.jitter + 1, size=(steps, 2))
+    l2 = tf.constant(reg.l2, tf.float32)  # a scalar, or one λ per image
 
     @tf.function(autograph=False)  # no tensor-dependent Python control flow here; tracing is 1-2 s quicker
     def step(shift, i):
@@ -207,18 +211,22 @@ def optimize(net, parameterization, task_loss, reg=Regularizers(), transform=Non
             seen = jitter(seen, shift) if reg.jitter else seen
             if transform is not None:
                 seen = transform(seen, tf.stack([seed, i]), tf.cast(i - 1, tf.float32) / max(steps - 1, 1))
-            loss = task_loss(net.rgb_to_x(seen)) + reg.l2 * image_norm(rgb)
+            task = task_loss(net.rgb_to_x(seen))
+            loss = task + l2 * image_norm(rgb)
             if prior is not None:
                 loss += prior(rgb)
         grad = tape.gradient(loss, variables)
         optimizer.apply_gradients([(grad, variables)])
         if parameterization.pixels:
             variables.assign(tf.clip_by_value(yosinski_step(variables, grad, reg, i), 0.0, 255.0))
-        return tf.reduce_sum(loss)
+        return tf.reduce_sum(loss), task
 
     with ProgressBar(total=steps, desc=desc, unit="step", leave=False) as bar:
         for i in range(1, steps + 1):
-            total = step(tf.constant(shifts[i - 1], tf.int32), tf.constant(i, tf.int32)).numpy()
+            total, task = step(tf.constant(shifts[i - 1], tf.int32), tf.constant(i, tf.int32))
+            total = total.numpy()
+            if history is not None:
+                history.append(task.numpy())
             if not np.isfinite(total):
                 raise UserError(f"the optimization diverged (the loss became {total} at step {i}); try a "
                                 f"smaller --lr or a smaller regularizer weight, no image was saved.")
@@ -288,8 +296,9 @@ def neuron_values(net, x, neurons):
     return tf.dynamic_stitch(indices, values)
 
 
-def visualize(net, neurons, targets=None, method=Method(), steps=200, seed=0, prior=None, desc=None):
+def visualize(net, neurons, targets=None, method=Method(), steps=200, seed=0, prior=None, desc=None, history=None):
     """Images [N,S,S,3] (float 0..255) that drive neuron i to targets[i] (None: maximize it), made by `method`.
+    history: see optimize; for a maximized neuron its entries are minus the activation (mean over views).
 
     The target term is ((a - t) / (10% of max(|t|, 1)))²: a miss of 10% costs as much as the image-norm
     penalty of a strongly coloured image, so a reachable target is reached rather than traded away, while
@@ -309,7 +318,7 @@ def visualize(net, neurons, targets=None, method=Method(), steps=200, seed=0, pr
 
     return optimize(net, method.parameterization(len(neurons), method.size(net), seed), task_loss, method.reg,
                     method.transform(net), method.steps(steps), seed, prior,
-                    desc=desc or f"visualizing {len(neurons)} neurons")
+                    desc=desc or f"visualizing {len(neurons)} neurons", history=history)
 
 
 def seen_whole(net, rgb_uint8):

@@ -129,8 +129,10 @@ def fake_set(out, question, payload, figures):
 
 def fake_results(out):
     unit = {"layer": "stage3", "unit": 1, "position": "centre", "label": "stage3 #1", "steps": 5, "seed": 0,
+            "stands_for": "stage3 (conv4)", "contrast": 12.0,
             "regularizers": {"l2": 1.0}, "image_file": "x.png"}
-    logit = {**unit, "layer": "logits", "unit": 9, "label": "logits #9 (ostrich)", "judge_top1": "ostrich"}
+    logit = {**unit, "layer": "logits", "unit": 9, "label": "logits #9 (ostrich)", "judge_top1": "ostrich",
+             "stands_for": "logits (fc8)"}
     fake_set(out, "q1", {"recognition_rate": {"L2": 0.0, "Yosinski": 0.0, "robust": 1.0}, "class_method": {},
                          "units": [
         {**unit, "variant": "L2", "shown_as": "L2", "target": None, "achieved": 9.5},
@@ -143,7 +145,16 @@ def fake_results(out):
          "judge_top1": "kite"},
         {**logit, "variant": "robust", "shown_as": "magnitude-constrained", "target": None, "achieved": 20.0,
          "recognized": True},
-        {**unit, "variant": "target", "shown_as": "target", "target": 2.0, "achieved": 2.01}]}, ["q1_layers_1"])
+        {**unit, "variant": "target", "shown_as": "target", "target": 2.0, "achieved": 2.01},
+        *[{**unit, "variant": "lambda sweep", "shown_as": "lambda sweep", "target": None, "achieved": a, "l2": lam}
+          for lam, a in ((0.0, 9.0), (100.0, 9.5), (1e6, 7.0))]],
+        "curves": {m: {"steps": 5, "units": 2, "rise_last_quarter": 0.01, "mean_activation": [1, 2, 3, 4, 5]}
+                   for m in ("L2", "Yosinski", "robust", "magnitude-constrained")},
+        "convergence": {"recorded": True, "file": "bench/q1_convergence.json", "steps": 50,
+                        "units": ["stage3 #1", "logits #9 (ostrich)"],
+                        "methods": {"L2": {"achieved": [19.0, 80.0], "rise_last_quarter": 0.005},
+                                    "Yosinski": {"achieved": [-1.0, 45.0], "rise_last_quarter": -0.05}}}},
+             ["q1_layers_1", "q1_layers_2", "q1_curves", "q1_lambda", "q1_targets"])
     methods = ("image-norm prior", "1/w term", "1/w term + robustness", "Fourier parameterization",
                "magnitude-constrained", "magnitude-constrained, 1/w law")
     canvas = {"centre_recognized": True, "centre_judge_top1": "ostrich", "centre_judge_prob_of_class": 0.8}

@@ -2,6 +2,7 @@
 method is wrong, plus their command lines' handling of bad input."""
 import json
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -121,6 +122,56 @@ def test_q1_command_line_writes_results(monkeypatch, capsys, tmp_path):
     assert result["network"] == "efficientnet-lite0" and unit["target"] == 3 and abs(unit["achieved"] - 3) < 0.15
     assert (path.parent / unit["image_file"]).is_file() and (path.parent / result["figures"][0]).is_file()
     assert path.parent.parent.name == "efficientnet-lite0" and path.parent.name != "q1"  # not the report's set
+
+
+def test_q1_rise_over_the_last_quarter_known_answer():
+    """The mean over units doubles in the last quarter: +50% of its end value; flat there: 0; halved: -100%."""
+    first, last = np.ones((48, 2)), np.ones((16, 2))
+    units = np.array([1.0, 3.0])  # two units of different scale; their mean is what is measured
+    assert q1_visualize.rise(np.vstack([first, 2 * last]) * units) == pytest.approx(0.5)
+    assert q1_visualize.rise(np.vstack([first, last]) * units) == pytest.approx(0.0)
+    assert q1_visualize.rise(np.vstack([first, 0.5 * last]) * units) == pytest.approx(-1.0)
+
+
+def test_q1_one_lambda_per_image_is_the_same_as_separate_runs(lite0):
+    """A λ sweep in one batch gives each image exactly what a run with that λ alone gives, and the history
+    holds minus the activation of the image the network saw at each step."""
+    neuron = Neuron("stage1", 3)
+    history = []
+    together = visualize(lite0, [neuron] * 2, None, Method("pixels", Regularizers(l2=(0.0, 1e4))), steps=3,
+                         history=history)
+    alone = [visualize(lite0, [neuron] * 2, None, Method("pixels", Regularizers(l2=lam)), steps=3)[k]
+             for k, lam in enumerate((0.0, 1e4))]  # the same start images, each λ for both
+    np.testing.assert_allclose(together, np.stack(alone), atol=1e-3)
+    assert np.abs(together[1] - 127.5).mean() < np.abs(together[0] - 127.5).mean()  # the prior pulls to grey
+    start = Method("pixels").parameterization(2, 224, 0).init  # the image seen at step 1 is the start, rounded
+    first = optimize.neuron_values(lite0, lite0.rgb_to_x(np.round(start)), [neuron] * 2).numpy()
+    assert len(history) == 3 and np.allclose(-history[0], first, atol=1e-3)
+
+
+def test_q1_convergence_record_is_used_only_for_its_own_settings(lite0, monkeypatch, tmp_path):
+    args = SimpleNamespace(l2=1.0, lr=4.0, seed=0)
+    neurons = [Neuron("stage1", 3), Neuron("logits", 9)]
+    record = tmp_path / "q1_convergence.json"
+    monkeypatch.setattr(q1_visualize, "CONVERGENCE", record)
+    assert q1_visualize.recorded_convergence(lite0, args, neurons) is None  # no record
+    record.write_text(json.dumps({"fingerprint": q1_visualize.fingerprint(lite0, args, neurons), "methods": {}}))
+    assert q1_visualize.recorded_convergence(lite0, args, neurons) is not None
+    for changed in (SimpleNamespace(l2=2.0, lr=4.0, seed=0), SimpleNamespace(l2=1.0, lr=4.0, seed=1)):
+        assert q1_visualize.recorded_convergence(lite0, changed, neurons) is None
+    assert q1_visualize.recorded_convergence(lite0, args, neurons[:1]) is None
+
+
+def test_q1_layers_are_named_with_the_alexnet_layer_they_stand_for(lite0):
+    names = [q1_visualize.stands_for(lite0, layer) for layer in q1_visualize.default_layers(lite0)]
+    assert names[0] == "stem (conv1)" and names[4] == "stage4 (conv5)" and names[-1] == "logits (fc8)"
+    assert names[5:7] == ["stage5 (fc6)", "stage6 (fc7)"] and q1_visualize.stands_for(lite0, "head") == "head"
+
+
+def test_q1_record_convergence_is_for_the_report_experiment_only(monkeypatch, capsys, tmp_path):
+    code, out, err = run_script(q1_visualize, ["--layer", "stage3", "--record-convergence", "--out", tmp_path],
+                                monkeypatch, capsys)
+    assert code == 2 and "--record-convergence records the report's experiment; leave out --layer" in err
 
 
 # --------------------------------------------------------------------------------------------------
