@@ -221,21 +221,21 @@ def fmt(value, digits=3):
     return f"{value:.{digits}f}"
 
 
-ALEXNET_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
-
-
 def stand_ins(q1):
-    """A sentence: which of the bundled network's layers stand in for AlexNet's in Q1 (from the layers Q1 ran,
-    in order), and what stands in for the fc layers Lite0 does not have."""
-    layers = list(dict.fromkeys(u["layer"] for u in q1["units"] if u["variant"] != "target"))
-    if len(layers) != len(ALEXNET_LAYERS):
-        return (f"Q1 shows the bundled network's layers {', '.join(layers)} in place of AlexNet's conv1–conv5 and "
-                "fc6–fc8.")
-    pairs = ", ".join(f"{layer} for {alex}" for layer, alex in zip(layers, ALEXNET_LAYERS))
-    return (f"<b>Stand-ins for AlexNet's layers</b> (Q1, in order of depth): {pairs}. EfficientNet-Lite0 has no "
-            "fc6 or fc7: after its convolutional stages come only a 1×1 convolution (head), a global average "
-            f"pool and one fully connected layer, whose logits play fc8 (Q1, Q2); so its deep convolutional "
-            f"stages {layers[5]} and {layers[6]} stand in for fc6 and fc7.")
+    """A sentence: which of the bundled network's layers stand in for AlexNet's in Q1 (as Q1 named them, e.g.
+    "stage3 (conv4)"), and what stands in for the fc layers Lite0 does not have; "" when Q1 named none."""
+    named = dict.fromkeys(u["stands_for"] for u in q1.get("units", []) if "(" in u.get("stands_for", ""))
+    if not named:
+        return ""
+    pairs = {s.split(" (")[1].rstrip(")"): s.split(" (")[0] for s in named}  # AlexNet's layer -> the stand-in
+    sentence = ("<b>Stand-ins for AlexNet's layers</b> (Q1, in order of depth): "
+                + ", ".join(f"{mine} for {alex}" for alex, mine in pairs.items()) + ".")
+    if "fc6" in pairs and "fc7" in pairs:
+        sentence += (" EfficientNet-Lite0 has no fc6 or fc7: after its convolutional stages come only a 1×1 "
+                     "convolution (head), a global average pool and one fully connected layer, whose logits play "
+                     f"fc8 (Q1, Q2); so its deep convolutional stages {pairs['fc6']} and {pairs['fc7']} stand in "
+                     "for fc6 and fc7.")
+    return sentence
 
 
 def title_page(names, results):
