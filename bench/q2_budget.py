@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root, wherever this is run from
+from cnnvis import __version__  # noqa: E402  (after the project root is on the path)
 import alexnet  # noqa: E402
 from cnnvis import spectrum  # noqa: E402
 from cnnvis.files import read_json, write_json  # noqa: E402
@@ -162,6 +163,7 @@ def sweep(net, judge, folder, classes):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--part", choices=("both", "budget", "sweep"), default="both")
     p.add_argument("--methods", nargs="+", choices=list(spectrum.methods()), metavar="METHOD",
                    help="equal-work part: run only these methods, keeping the others' rows from bench/q2_budget.json "

@@ -31,6 +31,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from cnnvis import __version__  # noqa: E402  (after the project root is on the path)
 from cnnvis.imaging import for_display  # noqa: E402  (after the project root is on the path)
 
 RECORD = ROOT / "bench" / "blind_naming.json"
@@ -114,6 +115,7 @@ def score(key_path, answers):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("prepare")
     a.add_argument("run", help="a report folder of one network, e.g. report/efficientnet-lite0")

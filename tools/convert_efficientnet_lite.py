@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import importlib
 import importlib.metadata
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,9 @@ STAGES = ((3, 1, 1, 16), (3, 2, 6, 24), (5, 2, 6, 40), (3, 2, 6, 80), (5, 1, 6, 
 VARIANTS = {"lite0": ((1, 2, 2, 3, 3, 4, 1), 224), "lite1": ((1, 3, 3, 4, 4, 5, 1), 240)}
 MEAN, STD = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
 
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root: its version
+from cnnvis import __version__  # noqa: E402
 
 def keras_arrays(sd):
     """PyTorch state dict (lukemelas naming) -> {Keras variable path: array in Keras layout}."""
@@ -104,6 +108,7 @@ def write_class_names():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("variant", choices=sorted(VARIANTS))
     p.add_argument("--class-names", action="store_true", help="also write weights/imagenet_classes.txt (needs timm)")
     args = p.parse_args()

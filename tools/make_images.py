@@ -10,6 +10,7 @@ cropped to a square around its subject, the crop written in SOURCES.txt).
 import argparse
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -31,8 +32,12 @@ OPENCV = {  # bundled name -> (file in opencv-doc's sample data, square crop: le
 }
 
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root: its version
+from cnnvis import __version__  # noqa: E402
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--opencv-doc", type=Path, required=True, help="the opencv-doc .deb file")
     args = p.parse_args()
     IMAGES.mkdir(exist_ok=True)
