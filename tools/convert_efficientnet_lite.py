@@ -31,9 +31,9 @@ STAGES = ((3, 1, 1, 16), (3, 2, 6, 24), (5, 2, 6, 40), (3, 2, 6, 80), (5, 1, 6, 
 VARIANTS = {"lite0": ((1, 2, 2, 3, 3, 4, 1), 224), "lite1": ((1, 3, 3, 4, 4, 5, 1), 240)}
 MEAN, STD = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root: its version
 from cnnvis import __version__  # noqa: E402
+
 
 def keras_arrays(sd):
     """PyTorch state dict (lukemelas naming) -> {Keras variable path: array in Keras layout}."""

@@ -31,9 +31,9 @@ OPENCV = {  # bundled name -> (file in opencv-doc's sample data, square crop: le
     "soccer_ball.jpg": ("messi5.jpg", (120, 40, 300)),
 }
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root: its version
 from cnnvis import __version__  # noqa: E402
+
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
