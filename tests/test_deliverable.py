@@ -244,7 +244,10 @@ def test_a_difference_within_its_spread_over_photos_is_no_win():
 
 def test_the_title_page_names_each_stand_in_for_alexnets_layers():
     layers = ["stem", "stage1", "stage2", "stage3", "stage4", "stage5", "stage6", "logits"]
-    q1 = {"units": [{"layer": layer, "variant": "L2"} for layer in layers] + [{"layer": "x", "variant": "target"}]}
+    alexnet_layers = ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"]
+    q1 = {"units": [{"layer": layer, "stands_for": f"{layer} ({alex})"} for layer, alex in zip(layers, alexnet_layers)]
+          + [{"layer": "x", "stands_for": "x"}]}  # a layer Q1 names without an AlexNet counterpart is left out
+    assert make_report.stand_ins({"units": [{"layer": "x", "stands_for": "x"}]}) == ""
     said = make_report.stand_ins(q1)
     assert "stem for conv1, stage1 for conv2" in said
     assert "stage4 for conv5, stage5 for fc6, stage6 for fc7, logits for fc8" in said
