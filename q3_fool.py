@@ -157,7 +157,9 @@ def fool_case(net, args, image_path, target, norm, result_set):
             "target_class": net.classes[target], "target_index": target,
             "target_prob_before": float(before[target]), "final_prob": float(after[target]),
             "final_top_class": net.classes[int(after.argmax())], "norm": norm, "steps": steps,
-            **work, **change_metrics(original, reread), "output_file": result_set.relative(out_file)}
+            **work, **change_metrics(original, reread),
+            "changed_fraction": float(np.mean(reread != original)),  # of the S×S×3 pixel values
+            "output_file": result_set.relative(out_file)}
     return info, (original, reread, before, after)
 
 
