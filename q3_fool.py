@@ -72,7 +72,7 @@ def plot_cases(net, cases, stem):
         for ax, image, title in ((row[0], original, "original"), (row[1], fooled, "fooled (file)"),
                                  (row[2], amplified, f"change ×{gain:.0f}"),
                                  (row[3], crop, f"red box, ×{zoom}")):
-            ax.imshow(image, interpolation="nearest")
+            ax.imshow(image, interpolation="none")  # embedded as it is: a vector file would resample it at 72 dpi
             ax.set_title(title, fontsize=FONT, pad=2)
             ax.set_xticks([])
             ax.set_yticks([])
