@@ -581,7 +581,7 @@ def library_comparison(q3):
                     "</b>: its numbers for ours may differ from the tables above.")
     return [pdf.table(
         ["photo → target", "norm", "ours", "FMN 100", "FMN 300", "FMN 1000", "DDN 100", "DDN 300", "DDN 1000",
-         "best", "ours ÷ best"], rows, widths=[122, 26, 30, 34, 34, 34, 34, 34, 34, 56, 40],
+         "best", "ours ÷ best"], rows, widths=[116, 30, 32, 34, 34, 34, 34, 34, 34, 52, 40],
         lead_in="<b>Against converged references.</b> The references for \"as little as possible\" are foolbox "
                 "3's minimal-norm attacks, run on our TensorFlow network: the fast minimum-norm attack (FMN, Pintor "
                 "et al. 2021; it steps toward the decision boundary and shrinks or grows the allowed norm as it "
