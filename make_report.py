@@ -582,7 +582,7 @@ def library_comparison(q3):
     return [pdf.table(
         ["photo → target", "norm", "ours", *(f"{who.upper()}<br/>{steps}" for who, counts, _ in REFERENCES
                                               for steps in counts), "best", "ours ÷ best"],
-        rows, widths=[124, 36, 34, 30, 30, 36, 30, 30, 36, 52, 40],
+        rows, widths=[120, 36, 34, 32, 32, 36, 32, 32, 36, 52, 40],
         lead_in="<b>Against minimal-norm references.</b> The references for \"as little as possible\" are foolbox "
                 "3's minimal-norm attacks, run on our TensorFlow network: the fast minimum-norm attack (FMN, Pintor "
                 "et al. 2021; it steps toward the decision boundary and shrinks or grows the allowed norm as it "
