@@ -2,20 +2,24 @@
 
 Start from a photo the network classifies correctly (at its input resolution, S×S) and take a few
 gradient steps on the pixels that raise the chosen target class (minimal change, maximal influence), in
-one of two senses of "little" (cnnvis.fooling.fool):
-- L∞ (the largest change of any pixel): sign-gradient steps inside a budget that starts at one grey level
-  and grows by one every 10 steps while the network is not fooled; it stops at the first fooled image.
+one of two senses of "little" (cnnvis.fooling):
+- L∞ (the largest change of any pixel): the smallest integer budget ε, in grey levels, whose 8-bit image fools
+  the network. Sign-gradient steps inside the budget; a quick climb (one start, 10 steps a budget, ε = 1, 2, …)
+  gives an upper bound, then bisection searches each budget hard (4 starts, the photo and 3 random points of the
+  budget, × 30 steps) until the answer's ε−1 has failed that search. Every budget tried is recorded.
 - L2 (the total change): steps along the normalized gradient with the change rescaled to a length that
-  shrinks while the image fools the network and grows while it does not (DDN); the smallest fooling change
-  is kept.
+  shrinks while the image fools the network and grows while it does not (decoupled direction and norm, DDN);
+  the smallest fooling change of 100 steps is kept.
 The network always sees the image *as saved in 8 bits*: fooled means the target is the top class with
 p_target > --min-prob on that image. The fooled image is written losslessly and re-read from disk before it
-is judged. bench/bench.py compares both with the minimal-norm attack of foolbox 3 (FMN).
+is judged. bench/bench.py compares both with foolbox's minimal-norm attacks run until they converge.
 
     python q3_fool.py                                        # the report's experiment
     python q3_fool.py --image images/coffee.jpg --target ostrich --norm l2
 """
 from cnnvis import interrupts  # noqa: F401  (first: Ctrl-C and kill work during the heavy imports below)
+
+from pathlib import Path
 
 import numpy as np
 from matplotlib import pyplot as plt
@@ -25,7 +29,7 @@ from cnnvis import cli
 from cnnvis.errors import UserError
 from cnnvis.files import short_stem
 from cnnvis.imaging import network_label, read_image, save_figure, save_image
-from cnnvis.fooling import DEFAULT_CASES, change_metrics, fool, probabilities
+from cnnvis.fooling import CONFIRM_STEPS, DEFAULT_CASES, RESTARTS, change_metrics, fool, probabilities
 
 NORMS = {"linf": "smallest L∞", "l2": "smallest L2"}
 
@@ -33,38 +37,56 @@ NORMS = {"linf": "smallest L∞", "l2": "smallest L2"}
 # ---------------------------------------------------------------------------------------------
 # The experiment
 # ---------------------------------------------------------------------------------------------
-def top5_bars(ax, net, prob, highlight, title):
+FONT = 9  # points at print size: the report places this figure at the text width (17 cm), shrunk to no less
+#  than 0.7 of it to fit a page, so no text ends below 6 pt
+CROP = 32  # side of the zoomed crop, in pixels
+
+
+def top5_bars(ax, net, prob, highlight):
+    """The five most probable classes as bars, each named with its p above it (target in red)."""
     top = prob.argsort()[::-1][:5]
-    colours = ["tab:red" if i == highlight else "tab:blue" for i in top]
-    ax.barh(range(5)[::-1], prob[top], color=colours)
-    ax.set_yticks(range(5)[::-1], [net.classes[i] for i in top], fontsize=6.5)
+    for y, i in enumerate(top):
+        ax.barh(-y, prob[i], height=0.35, color="tab:red" if i == highlight else "tab:blue")
+        ax.text(0, -y + 0.22, f"{net.classes[i]} {prob[i]:.3f}", fontsize=FONT, va="bottom")
     ax.set_xlim(0, 1)
-    ax.tick_params(axis="x", labelsize=6)
-    ax.set_title(title, fontsize=7.5)
+    ax.set_ylim(-4.3, 0.95)
+    ax.axis("off")
 
 
 def plot_cases(net, cases, stem):
-    """Per case and norm: original, fooled, amplified difference, and the top-5 bars before and after."""
-    fig, axes = plt.subplots(len(cases), 5, figsize=(11, 2.4 * len(cases)), squeeze=False,
-                             gridspec_kw={"width_ratios": [1, 1, 1, 1.15, 1.15]})
+    """Per case (photo and norm) a row: the original, the fooled image, their difference amplified so that the
+    largest change is black or white, a crop of that difference enlarged pixel for pixel, and the top-5 classes
+    of the fooled image; a line above the row says what was changed and by how much."""
+    rows = len(cases)
+    fig, axes = plt.subplots(rows, 5, figsize=(6.69, 1.85 * rows + 0.5), squeeze=False,  # 6.69 in: the text width
+                             gridspec_kw={"width_ratios": [1, 1, 1, 1, 1.15], "wspace": 0.06, "hspace": 0.42,
+                                          "left": 0.005, "right": 0.995, "top": 1 - 0.75 / (1.85 * rows + 0.5),
+                                          "bottom": 0.01})
+    size = cases[0][0].shape[0]
+    corner = (size - CROP) // 2
     for row, case in zip(axes, cases):
         original, fooled, before, after, info = case
-        amplified = 0.5 + (fooled.astype(np.float64) - original) / (2 * max(info["linf"], 1))
-        row[0].imshow(original)
-        row[0].set_title(f"original: {info['original_class']}\np = {info['original_prob']:.3f}", fontsize=7.5)
-        row[1].imshow(fooled)
-        row[1].set_title(f"fooled ({NORMS[info['norm']]}): {info['target_class']}\np = {info['final_prob']:.3f} "
-                         f"(re-read file)",
-                         fontsize=7.5)
-        row[2].imshow(np.clip(amplified, 0, 1))
-        row[2].set_title(f"difference ×{127.5 / max(info['linf'], 1):.0f}\nL∞ {info['linf']:.0f}, "
-                         f"L2 {info['l2']:.0f}, PSNR {info['psnr']:.1f} dB", fontsize=7.5)
-        for ax in row[:3]:
-            ax.axis("off")
-        top5_bars(row[3], net, before, info["target_index"], "top-5 before")
-        top5_bars(row[4], net, after, info["target_index"], f"top-5 after {info['steps']} steps")
-    fig.suptitle(f"Q3: fooling — {network_label(net)}", fontsize=9)
-    fig.tight_layout()
+        gain = 127.5 / max(info["linf"], 1)
+        amplified = np.clip(0.5 + gain * (fooled.astype(np.float64) - original) / 255.0, 0, 1)
+        zoom = size // CROP  # each pixel of the crop becomes zoom×zoom pixels: no interpolation can blur it
+        crop = np.repeat(np.repeat(amplified[corner:corner + CROP, corner:corner + CROP], zoom, 0), zoom, 1)
+        for ax, image, title in ((row[0], original, "original"), (row[1], fooled, "fooled (file)"),
+                                 (row[2], amplified, f"change ×{gain:.0f}"),
+                                 (row[3], crop, f"red box, ×{zoom}")):
+            ax.imshow(image, interpolation="none")  # embedded as it is: a vector file would resample it at 72 dpi
+            ax.set_title(title, fontsize=FONT, pad=2)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        row[2].add_patch(plt.Rectangle((corner - 0.5, corner - 0.5), CROP, CROP, fill=False, edgecolor="red",
+                                       lw=1.8))
+        top5_bars(row[4], net, after, info["target_index"])
+        box = row[0].get_position()
+        fig.text(box.x0, box.y1 + 0.3 * box.height,
+                 f"{Path(info['image']).name}: {info['original_class']} {info['original_prob']:.2f} → "
+                 f"{info['target_class']} {info['final_prob']:.3f}, {NORMS[info['norm']]}: L∞ {info['linf']:.0f}, "
+                 f"L2 {info['l2']:.0f}, PSNR {info['psnr']:.1f} dB", fontsize=FONT, weight="bold")
+    fig.text(0.5, 1 - 0.08 / fig.get_figheight(), f"Q3: fooling — {network_label(net)}", fontsize=FONT,
+             ha="center", va="top")
     return save_figure(fig, stem)
 
 
@@ -79,11 +101,14 @@ def main():
     p.add_argument("--norm", nargs="+", choices=sorted(NORMS), default=["linf", "l2"],
                    help="which change to minimize: the largest per pixel (linf) or the total (l2); default both")
     p.add_argument("--max-steps", type=cli.number(int, 1, 10000),
-                   help="gradient steps at most (default: 30 for linf, 100 for l2, which always takes them all)")
+                   help=f"linf: steps of each start when a budget is searched hard (default {CONFIRM_STEPS}); l2: "
+                        "steps, all taken (default 100)")
+    p.add_argument("--restarts", type=cli.number(int, 1, 256), default=RESTARTS,
+                   help="linf: starts when a budget is searched hard (the photo, then random points of the budget)")
     p.add_argument("--step", type=cli.number(float, 0, 1, low_open=True), default=0.5,
                    help="linf: first step within each budget, as a fraction of the budget")
     p.add_argument("--rung", type=cli.number(int, 1, 10000), default=10,
-                   help="linf: steps at each budget before it grows by one grey level")
+                   help="linf: steps at each budget of the quick climb before it grows by one grey level")
     args = p.parse_args()
     if (args.image is None) != (args.target is None):
         raise UserError("give both --image and --target, or neither for the report's experiment.")
@@ -99,12 +124,13 @@ def main():
                 plotted.append((*pictures, info))
         figure = plot_cases(net, plotted, result_set.path("figures/q3"))
         path = result_set.write_results({**cli.header(args, net, result_set.final.name), "min_prob": args.min_prob,
-                                         "step": args.step, "rung": args.rung, "cases": rows,
+                                         "step": args.step, "rung": args.rung, "restarts": args.restarts,
+                                         "confirm_steps": args.max_steps or CONFIRM_STEPS, "cases": rows,
                                          "figures": [result_set.relative(figure)]})
     for r in rows:
         print(f"{r['image']}: {r['original_class']} (p {r['original_prob']:.3f}) -> {r['target_class']} "
-              f"(p {r['final_prob']:.4f}), {NORMS[r['norm']]}, {r['steps']} steps; L∞ {r['linf']:.0f}, L2 {r['l2']:.1f}, "
-              f"PSNR {r['psnr']:.1f} dB")
+              f"(p {r['final_prob']:.4f}), {NORMS[r['norm']]}, {r['gradient_steps']} gradient steps; "
+              f"L∞ {r['linf']:.0f}, L2 {r['l2']:.1f}, PSNR {r['psnr']:.1f} dB")
     print(f"wrote {result_set.final}/: {path.name}, {figure.name}, {len(rows) + len(cases)} images")
     return 0
 
@@ -115,8 +141,13 @@ def fool_case(net, args, image_path, target, norm, result_set):
     before = probabilities(net, original)
     if before.argmax() == target:
         raise UserError(f"{shown(image_path)} is already classified as {net.classes[target]}; choose another target.")
-    max_steps = args.max_steps or {"linf": 30, "l2": 100}[norm]
-    fooled, steps = fool(net, original, target, args.min_prob, max_steps, norm, args.step, args.rung)
+    fooled, record = fool(net, original, target, args.min_prob, args.max_steps, norm, args.step, args.rung,
+                          args.restarts, args.seed)
+    if norm == "linf":  # the steps of the start that fooled; the steps of all starts of the whole search
+        steps = next(r["steps"] for r in reversed(record) if r["fooled"])
+        work = {"gradient_steps": sum(r["restarts"] * r["steps"] for r in record), "search": record}
+    else:
+        steps, work = record, {"gradient_steps": record}
     stem = short_stem(image_path)  # file names stay short in bytes whatever the photo is called
     save_image(result_set.path(f"images/{stem}_original.png"), original)
     out_file = save_image(result_set.path(f"images/{stem}_to_{target}_{norm}.png"), fooled)
@@ -127,7 +158,9 @@ def fool_case(net, args, image_path, target, norm, result_set):
             "target_class": net.classes[target], "target_index": target,
             "target_prob_before": float(before[target]), "final_prob": float(after[target]),
             "final_top_class": net.classes[int(after.argmax())], "norm": norm, "steps": steps,
-            **change_metrics(original, reread), "output_file": result_set.relative(out_file)}
+            **work, **change_metrics(original, reread),
+            "changed_fraction": float(np.mean(reread != original)),  # of the S×S×3 pixel values
+            "output_file": result_set.relative(out_file)}
     return info, (original, reread, before, after)
 
 

@@ -168,11 +168,15 @@ def fake_results(out):
          "judge_top1": "ostrich" if r else "kite", "judge_prob_of_class": r * 0.9, **(canvas if "magn" in m else {})}
         for m, s, r in zip(methods, (0.02, -1.1, -1.0, -1.0, -1.3, -1.1), (0.0, 0.0, 1.0, 1.0, 0.0, 1.0))]},
              ["q2_classes_1", "q2_sources", "q2_spectra"])
-    fake_set(out, "q3", {"min_prob": 0.98, "step": 0.5, "rung": 10, "cases": [
+    fake_set(out, "q3", {"min_prob": 0.98, "step": 0.5, "rung": 10, "restarts": 4, "confirm_steps": 30, "cases": [
         {"image": "images/coffee.jpg", "original_class": "espresso", "original_index": 967, "original_prob": 0.83,
          "target_class": "ostrich", "target_index": 9, "target_prob_before": 1e-6, "final_prob": 0.981,
-         "final_top_class": "ostrich", "norm": "linf", "steps": 12, "l2": 1500.0, "linf": 11.0, "psnr": 35.1,
-         "output_file": "z.png"}]}, ["q3"])
+         "final_top_class": "ostrich", "norm": "linf", "steps": 12, "gradient_steps": 52, "l2": 1500.0, "linf": 2.0,
+         "psnr": 35.1, "changed_fraction": 0.8, "output_file": "z.png", "search": [
+             {"phase": "climb", "budget": 1, "restarts": 1, "steps": 10, "fooled": False, "best_p_target": 0.2},
+             {"phase": "climb", "budget": 2, "restarts": 1, "steps": 12, "fooled": True, "best_p_target": 0.981},
+             {"phase": "confirm", "budget": 1, "restarts": 4, "steps": 30, "fooled": False,
+              "best_p_target": 0.5}]}]}, ["q3"])
     faithful = (("occlusion 32", 0.1, 0.8), ("Grad-CAM", 0.2, 0.7), ("random", 0.3, 0.4))
     fake_set(out, "q4", {"maps": [
         {"image": "images/coffee.jpg", "class_index": 967, "class_name": "espresso", "base_prob": 0.83,
