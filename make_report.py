@@ -697,8 +697,6 @@ def q2_section(results):
                           f"{figure_refs}; the VLM's counts are for these very files"
                           + ("" if human else ", none of which was shown to it") + "):"),
         *fair_table,
-        *sweep_table,
-        *([pdf.text(sweep_text)] if sweep_text else []),
         *[pdf.figure(q2["folder"] / Path(f).with_suffix(".svg"),
                      f"Figure {n + i}. Q2 ({network_name(q2)}): class visualizations of this run by "
                      f"{len(methods) - 1} methods (rows), classes "
@@ -715,7 +713,9 @@ def q2_section(results):
                    max_height=14 * pdf.cm),
         pdf.figure(q2["folder"] / Path(q2["figures"][-1]).with_suffix(".svg"),
                    f"Figure {spectra_figure}. Radially averaged Fourier magnitude, mean over the classes of each "
-                   "method, of a natural photo, and the 1/w line, on log-log axes.", max_height=7 * pdf.cm),
+                   "method, of a natural photo, and the 1/w line, on log-log axes.", max_height=8.5 * pdf.cm),
+        *sweep_table,
+        *([pdf.text(sweep_text)] if sweep_text else []),
         pdf.text(
             "<b>Discussion: penalty or constraint.</b> "
             f"With the image-norm prior alone the spectra are flat (slopes {span[baseline]}, like white noise; "

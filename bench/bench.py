@@ -21,7 +21,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root, wherever this is run from
 import alexnet  # noqa: E402
-from cnnvis import fooling, param, spectrum  # noqa: E402  (spectrum: Q2's methods, timed as Q2 runs them)
+from cnnvis import __version__, fooling, param, spectrum  # noqa: E402  (spectrum: Q2's methods, timed as Q2 runs them)
 from cnnvis.files import read_json, write_json  # noqa: E402
 from cnnvis.imaging import read_image  # noqa: E402
 from cnnvis.optimize import Neuron, Regularizers, optimize, neuron_values, visualize  # noqa: E402
@@ -350,6 +350,7 @@ def bench_alexnet(folder, batch=16, skip_main=False):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--net", default="efficientnet-lite0", help="network to measure on")
     p.add_argument("--json", help="also write the numbers to this JSON file")
     p.add_argument("--skip-main", action="store_true", help="skip timing the main command (about 4 minutes, and "
