@@ -559,7 +559,7 @@ def q2_section(results):
     crops = q2["crops"]
     objective = ("maximized" if rows[0]["target_logit"] is None
                  else f"driven to the target activation {rows[0]['target_logit']:g}")
-    human = blind_naming(q2, rows, "method")
+    vlm = blind_naming(q2, rows, "method")
     centre_named = blind_naming(q2, [{**r, "image_file": r["centre_image_file"]} for r in rows
                                      if "centre_image_file" in r], "method")
     record = blind_record()
@@ -685,7 +685,7 @@ def q2_section(results):
                    "sibling judge: whole (central half)", "spectral slopes"],
                   [[m + (" (default)" if m == default else ""),
                     f"{by[(classes[0], m)]['steps']} ({work(by[(classes[0], m)])})",
-                    f"{named(human, m)} / {named(human, m, 'top3')}"
+                    f"{named(vlm, m)} / {named(vlm, m, 'top3')}"
                     + (f" (central half: {named(centre_named, m)})" if m in centre_named else ""),
                     f"{sum(r['recognized'] for r in rows if r['method'] == m)} of "
                     f"{sum(r['method'] == m for r in rows)}"
@@ -695,7 +695,7 @@ def q2_section(results):
                   lead_in="<b>This run</b> (the main command's budget: the penalty methods take a share of the "
                           "default's steps, a fraction of its work; the images of "
                           f"{figure_refs}; the VLM's counts are for these very files"
-                          + ("" if human else ", none of which was shown to it") + "):"),
+                          + ("" if vlm else ", none of which was shown to it") + "):"),
         *fair_table,
         *[pdf.figure(q2["folder"] / Path(f).with_suffix(".svg"),
                      f"Figure {n + i}. Q2 ({network_name(q2)}): class visualizations of this run by "
@@ -726,10 +726,10 @@ def q2_section(results):
             + " With the magnitude fixed, every frequency carries exactly its fixed energy (measured slopes "
             f"{span[default]} for the photos' spectrum and {span[law]} for the 1/w law, on the saved 8-bit images "
             "after the sigmoid), and the optimizer can only decide <i>where</i> things are. "
-            + (f"The VLM named the class in {named(human, default)} default canvases at the first guess "
-               f"({named(human, default, 'top3')} among three)"
+            + (f"The VLM named the class in {named(vlm, default)} default canvases at the first guess "
+               f"({named(vlm, default, 'top3')} among three)"
                + (f" and {named(centre_named, default)} of their central halves, as the figures show them"
-                  if default in centre_named else "") + ". " if default in human else "")
+                  if default in centre_named else "") + ". " if default in vlm else "")
             + f"The sibling judge recognizes fewer of the whole canvases ({rate[default]:.0%}) than of their "
             f"central halves ({centre[default]:.0%}): shown whole at its input size, the object is small. "
             "<b>Which source.</b> The photos' spectrum falls off a little faster than 1/w at high frequencies "
@@ -763,12 +763,12 @@ def sources_compared(q2, rows, default, law):
     """A sentence: the two magnitude sources on the classes both were made for, by the VLM and by the sibling."""
     compared = {r["class_index"] for r in rows if r["method"] == law}
     both = [r for r in rows if r["method"] in (default, law) and r["class_index"] in compared]
-    human = blind_naming(q2, both, "method")
+    vlm = blind_naming(q2, both, "method")
     judge = {m: sum(r["recognized"] for r in both if r["method"] == m) for m in (default, law)}
-    people = (f"the VLM named {human[default]['top1']} of {human[default]['images']} (photos) and "
-              f"{human[law]['top1']} of {human[law]['images']} (1/w law) at the first guess, "
-              if default in human and law in human else "")
-    return (f"{people}the sibling judge recognized {judge[default]} and {judge[law]} of {len(compared)} whole "
+    vlm_said = (f"the VLM named {vlm[default]['top1']} of {vlm[default]['images']} (photos) and "
+                f"{vlm[law]['top1']} of {vlm[law]['images']} (1/w law) at the first guess, "
+                if default in vlm and law in vlm else "")
+    return (f"{vlm_said}the sibling judge recognized {judge[default]} and {judge[law]} of {len(compared)} whole "
             "canvases.")
 
 
