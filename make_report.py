@@ -413,11 +413,13 @@ def q1_section(results):
                      f" (a vision-language model, not told the classes, named {q1_named['top1']} of the "
                      f"{q1_named['images']} class images at the first guess; bench/blind_naming.json)"
                      if q1_named else "") + ". Receptive fields grow with depth (the crops), from a few "
-                 "pixels in the first layer to the whole image in the deepest ones. A sibling network "
-                 "(EfficientNet-Lite1, never used to optimize; section 3) recognized the class images of "
-                 + ", ".join(f"{m}: {sum(u['recognized'] for u in judged if u['variant'] == m)} of "
-                             f"{sum(u['variant'] == m for u in judged)}" for m in ("L2", "Yosinski", "robust")
-                             if any(u["variant"] == m for u in judged)) + "."),
+                 "pixels in the first layer to the whole image in the deepest ones. "
+                 + ("A sibling network (EfficientNet-Lite1, never used to optimize; section 3) recognized the "
+                    "class images of "
+                    + ", ".join(f"{m}: {sum(u['recognized'] for u in judged if u['variant'] == m)} of "
+                                f"{sum(u['variant'] == m for u in judged)}" for m in ("L2", "Yosinski", "robust")
+                                if any(u["variant"] == m for u in judged)) + "." if judged else
+                    "The sibling network that judges class images (section 3) was absent when these ran.")),
         pdf.figure(q1_figure(q1, "q1_layers_2"),
                    f"Figure {n + 1}. Q1 ({name}): the units of the last four layers, as in Figure {n}. "
                    "*In the last row (class units) the robust column is the magnitude-constrained method.",
@@ -687,9 +689,10 @@ def q2_section(results):
                     f"{by[(classes[0], m)]['steps']} ({work(by[(classes[0], m)])})",
                     f"{named(vlm, m)} / {named(vlm, m, 'top3')}"
                     + (f" (central half: {named(centre_named, m)})" if m in centre_named else ""),
-                    f"{sum(r['recognized'] for r in rows if r['method'] == m)} of "
-                    f"{sum(r['method'] == m for r in rows)}"
-                    + (f" ({sum(r['centre_recognized'] for r in rows if r['method'] == m)})" if m in centre else ""),
+                    (f"{sum(r['recognized'] for r in rows if r['method'] == m)} of "
+                     f"{sum(r['method'] == m for r in rows)}"
+                     + (f" ({sum(r['centre_recognized'] for r in rows if r['method'] == m)})" if m in centre else "")
+                     if rate.get(m) is not None else "absent"),
                     span[m]]
                    for m in methods],
                   lead_in="<b>This run</b> (the main command's budget: the penalty methods take a share of the "
@@ -730,9 +733,12 @@ def q2_section(results):
                f"({named(vlm, default, 'top3')} among three)"
                + (f" and {named(centre_named, default)} of their central halves, as the figures show them"
                   if default in centre_named else "") + ". " if default in vlm else "")
-            + f"The sibling judge recognizes fewer of the whole canvases ({rate[default]:.0%}) than of their "
-            f"central halves ({centre[default]:.0%}): shown whole at its input size, the object is small. "
-            "<b>Which source.</b> The photos' spectrum falls off a little faster than 1/w at high frequencies "
+            + (f"The sibling judge recognizes {rate[default]:.0%} of the whole canvases and {centre[default]:.0%} "
+               "of their central halves" + (": shown whole at its input size, the object is small. "
+                                            if rate[default] < centre[default] else ". ")
+               if rate.get(default) is not None and centre.get(default) is not None else
+               "The sibling judge was absent in this run (its weights are not here), so no image was judged. ")
+            + "<b>Which source.</b> The photos' spectrum falls off a little faster than 1/w at high frequencies "
             f"(slopes {span[default]} against {span[law]}), so its images carry less fine detail; on the classes "
             f"both were made for (Figure {sources_figure}) " + sources_compared(q2, rows, default, law))]
 
@@ -764,10 +770,12 @@ def sources_compared(q2, rows, default, law):
     compared = {r["class_index"] for r in rows if r["method"] == law}
     both = [r for r in rows if r["method"] in (default, law) and r["class_index"] in compared]
     vlm = blind_naming(q2, both, "method")
-    judge = {m: sum(r["recognized"] for r in both if r["method"] == m) for m in (default, law)}
     vlm_said = (f"the VLM named {vlm[default]['top1']} of {vlm[default]['images']} (photos) and "
                 f"{vlm[law]['top1']} of {vlm[law]['images']} (1/w law) at the first guess, "
                 if default in vlm and law in vlm else "")
+    if any("recognized" not in r for r in both):
+        return f"{vlm_said}the sibling judge was absent in this run."
+    judge = {m: sum(r["recognized"] for r in both if r["method"] == m) for m in (default, law)}
     return (f"{vlm_said}the sibling judge recognized {judge[default]} and {judge[law]} of {len(compared)} whole "
             "canvases.")
 
