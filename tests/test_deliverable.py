@@ -405,3 +405,24 @@ def test_unpacked_submission_runs_every_question(tmp_path):
     assert {r["network"] for r in results.values()} == {"efficientnet-lite0"}
     assert results["q3"]["cases"][0]["final_top_class"] == "ostrich"
     assert results["q2"]["judge"] is None and not any("recognized" in r for r in results["q2"]["classes"])
+
+
+def test_report_builds_from_results_made_without_the_sibling_judge(tmp_path, monkeypatch):
+    """The unpacked ZIP has no judge: its Q1 and Q2 results carry no verdicts, and the report says so instead of
+    taking the results for damaged ones."""
+    fake_results(tmp_path)
+    for question in ("q1", "q2"):
+        path = tmp_path / "efficientnet-lite0" / question / "results.json"
+        results = json.loads(path.read_text())
+        for row in results.get("units", []) + results.get("classes", []):
+            for key in [k for k in row if k.startswith(("judge", "centre_judge", "recognized", "centre_recognized"))]:
+                del row[key]
+        results["recognition_rate"] = {m: None for m in results["recognition_rate"]}
+        results["centre_recognition_rate"] = {}
+        path.write_text(json.dumps(results))
+    monkeypatch.setattr("sys.argv", ["make_report.py", "--names", "Ada", "--out", str(tmp_path), "--net",
+                                     "efficientnet-lite0"])
+    monkeypatch.setattr(make_report, "remember", lambda names: None)
+    assert make_report.main() == 0
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(tmp_path / "Ex2_Ada.pdf").pages)
+    assert "sibling judge was absent in this run" in text and "absent" in text
