@@ -930,8 +930,11 @@ def convergence_sentence(bench, cases):
                 a, b = ran[-2:]
                 falls = [1 - bench[f"fooling_{s}_{norm}_{who}{b}_{norm}"] / bench[f"fooling_{s}_{norm}_{who}{a}_{norm}"]
                          for s in (Path(c.split(" -> ")[0]).stem for c in cases)]
+                floor = norm == "linf" and all(bench[f"fooling_{s}_{norm}_{who}{b}_{norm}"] <= 1
+                                               for s in (Path(c.split(" -> ")[0]).stem for c in cases))
                 parts.append(f"{who.upper()} in {norm_name(norm)} {max(falls):.1%} ({a} → {b} steps"
-                             + ("; still falling)" if max(falls) > 0.02 else "; stopped)"))
+                             + ("; at 1 grey level on every photo, the least an 8-bit change can be)" if floor else
+                                "; still falling)" if max(falls) > 0.02 else "; stopped)"))
     return ("The largest fall of each reference's change over the photos between its two longest runs: "
             + "; ".join(parts) + "." if parts else "")
 

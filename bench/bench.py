@@ -190,12 +190,14 @@ def sha256_of(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def bench_fooling(net, cases=fooling.DEFAULT_CASES + HELD_OUT_CASES, min_prob=0.98, save=lambda results: None):
+def bench_fooling(net, cases=fooling.DEFAULT_CASES + HELD_OUT_CASES, min_prob=0.98, save=lambda results: None,
+                  runs=REFERENCE_RUNS):
     """Q3 as shipped (L∞ and L2) beside references run until their norm stops falling: foolbox's fast minimum-norm
     attack (FMN, Pintor et al. 2021) in each norm and foolbox's decoupled direction and norm (DDN, Rony et al.
     2019) in L2, each at 100, 300 and 1000 steps (REFERENCE_RUNS); same photos and targets, every image judged as
     a lossless 8-bit file re-read from disk. Ours in L∞ is checked once more: its ε−1 searched with 3× the starts
-    and 3× the steps. save(results) is called after each part, so a run cut short keeps what it measured.
+    and 3× the steps. save(results) is called after each part, so a run cut short keeps what it measured; `runs`
+    picks some of REFERENCE_RUNS (ours is always measured).
     Keys: fooling_<photo>_<norm>_<who>_<metric>, who = ours, fmn<steps>, ddn<steps>; fooling_sha256: the files
     measured."""
     import foolbox
@@ -221,7 +223,7 @@ def bench_fooling(net, cases=fooling.DEFAULT_CASES + HELD_OUT_CASES, min_prob=0.
                 if norm == "linf":
                     results[f"{key}_search"] = record
         save(results)
-        for norm, who, steps in REFERENCE_RUNS:
+        for norm, who, steps in runs:
             if norm == "check":  # ours' hard search again at ε−1 with 3× the starts and steps: still not fooled?
                 for stem, original, target in zip(stems, originals, targets):
                     budget = int(results[f"fooling_{stem}_linf_ours_linf"]) - 1
@@ -356,15 +358,19 @@ def main():
     p.add_argument("--skip-main", action="store_true", help="skip timing the main command (about 4 minutes, and "
                                                             "about 7 more on AlexNet)")
     p.add_argument("--only", choices=["fooling"], help="run only this part; --json then replaces only its keys")
+    p.add_argument("--runs", nargs="+", choices=[f"{n}-{w}-{s}" for n, w, s in REFERENCE_RUNS],
+                   help="with --only fooling: only these reference runs (e.g. l2-ddn-1000); the other runs' numbers "
+                        "in --json are kept")
     args = p.parse_args()
     net = alexnet.load(args.net)
     if args.only == "fooling":
         kept = {"network": net.name}
         if args.json and Path(args.json).is_file():
-            kept = {k: v for k, v in read_json(args.json).items() if not k.startswith("fooling_")}
+            kept = {k: v for k, v in read_json(args.json).items() if args.runs or not k.startswith("fooling_")}
             if kept.get("network") != net.name:
                 raise SystemExit(f"{args.json} holds results of {kept.get('network')}, not {net.name}")
-        bench_fooling(net, save=lambda results: args.json and write_json(args.json, {**kept, **results}))
+        runs = [r for r in REFERENCE_RUNS if not args.runs or "-".join(map(str, r)) in args.runs]
+        bench_fooling(net, save=lambda results: args.json and write_json(args.json, {**kept, **results}), runs=runs)
         return 0
     x = net.preprocess(read_image(alexnet.ROOT / "images" / "coffee.jpg"))
     results = {"network": net.name}
