@@ -514,7 +514,7 @@ def q1_section(results):
                    "Yosinski shifted by the jitter); a dot marks where the runs shown in the figures end. The dots "
                    "are therefore not the table's means, which are measured on the saved, unshifted image after "
                    "the last step ("
-                   + ", ".join(f"{m}: {q1['curves'][m]['mean_activation'][-1]:.1f} here, "
+                   + "; ".join(f"{m}: {q1['curves'][m]['mean_activation'][-1]:.1f} here, "
                                f"{np.mean([maximized[m][label]['achieved'] for label in labels]):.1f} in the table"
                                for m in ("L2", "Yosinski") if m in q1["curves"]) + ")"
                    + (f"; solid: the runs to convergence ({converged['steps']} steps), dashed: the "
