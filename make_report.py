@@ -326,6 +326,20 @@ def steps_sentence(rows, key):
     return parts[0].replace(" (", " steps (", 1) + "".join(f", {p}" for p in parts[1:])
 
 
+def yosinski_settings(reg):
+    """The Yosinski baseline's settings in the report's symbols (λ, θ), e.g. "λ = 1, θ = 0.0001, jitter ±8 pixels,
+    blur σ = 1 pixel every 4 steps"; and whether Yosinski et al.'s pixel clipping was used."""
+    named = {"l2": "λ = {:g}", "decay": "θ = {:g}", "jitter": "jitter ±{:g} pixels"}
+    parts = [named[k].format(v) for k, v in reg.items() if k in named]
+    if reg.get("blur_every"):
+        sigma = reg.get("blur_sigma", 0)
+        parts.append(f"a Gaussian blur of σ = {sigma:g} pixel{'' if sigma == 1 else 's'} every {reg['blur_every']:g} "
+                     "steps")
+    parts += [f"{k} = {v}" for k, v in reg.items() if k not in named and k not in ("blur_every", "blur_sigma")]
+    clipped = any(reg.get(k) for k in ("norm_pct", "contrib_pct"))
+    return ", ".join(parts), clipped
+
+
 def q1_figure(q1, stem):
     """The path of one of Q1's figures, by its file's stem (e.g. "q1_curves")."""
     return q1["folder"] / Path(next(f for f in q1["figures"] if Path(f).stem == stem)).with_suffix(".svg")
@@ -351,9 +365,14 @@ def q1_section(results):
     q1_named = blind_naming(q1, [u for u in units if u["shown_as"] == "magnitude-constrained"], "shown_as").get(
         "magnitude-constrained")
     ceiling = [label for label in labels if abs(maximized["L2"][label]["achieved"] - 6.0) < 0.005]
-    negative = [(m, label) for m in ("L2", "Yosinski") for label in labels if maximized[m][label]["achieved"] < 0]
-    negative += [(f"Yosinski, {converged['steps']} steps", label) for label, v in long.get("Yosinski", {}).items()
-                 if v < 0]
+    negative = {}  # unit -> method -> the step counts at which it ended below zero
+    for m in ("L2", "Yosinski"):
+        for label in labels:
+            for steps, value in ((short_steps, maximized[m][label]["achieved"]),
+                                 (converged["steps"], long.get(m, {}).get(label, 0))):
+                if value < 0:
+                    negative.setdefault(label, {}).setdefault(m, []).append(steps)
+    channel_steps = list(dict.fromkeys(u["steps"] for u in by["robust"] if u.get("position") == "mean"))
     n = 1  # figure numbers: Q1's figures come first in the report
 
     def maximized_row(label):
@@ -376,12 +395,18 @@ def q1_section(results):
                  "(Simonyan et al. 2014):"),
         pdf.formula(r"\min_x\ \left(\frac{a(x)-t}{0.1\,\max(|t|,1)}\right)^2 + \lambda\,\|\tilde{x}\|^2"
                     r"\qquad\mathrm{or}\qquad \min_x\ -a(x) + \lambda\,\|\tilde{x}\|^2,"),
-        pdf.text("where x̃ = (x − 127.5)/127.5 is the image centred on grey and ‖x̃‖² its mean square (λ = 1 "
-                 "unless stated). Three methods are compared on the same units. <b>L2</b>: the image-norm prior "
-                 "alone. <b>Yosinski</b> (Yosinski et al. 2015, their best published settings): after every step "
-                 "L2 decay (x̃ ← (1−θ)x̃) and a Gaussian blur every few steps, before every step a random shift "
-                 "(jitter); here " + ", ".join(f"{k} = {v}" for k, v in reg.items()) + ". <b>robust</b> (Olah "
-                 "et al. 2017): the image is built from its Fourier coefficients (scaled by 1/w, in a colour "
+        pdf.text("where x̃ = (x − 127.5)/127.5 is the image centred on grey and ‖x̃‖² its mean square (λ = "
+                 f"{by['L2'][0]['regularizers']['l2']:g} unless stated). Three methods are compared on the same "
+                 "units. <b>L2</b>: the image-norm prior alone. "
+                 "<b>Yosinski</b>: the same objective with two of the regularizers of "
+                 "Yosinski et al. 2015 after every step, L2 decay (x̃ ← (1−θ)x̃) and a Gaussian blur every few "
+                 "steps, plus a random shift (jitter) of the image before every step, as in DeepDream and Olah et "
+                 "al. 2017" + ("; Yosinski et al.'s clipping of pixels of small norm or small contribution is "
+                               "used too" if yosinski_settings(reg)[1] else
+                               "; their third, the clipping of pixels of small norm or small contribution, is not "
+                               "used") + "; here " + yosinski_settings(reg)[0] + ". <b>robust</b> (Olah "
+                 "et al. 2017, as in lucid, their feature-visualization library): "
+                 "the image is built from its Fourier coefficients (scaled by 1/w, in a colour "
                  "space whose channels are uncorrelated in photos), squashed into 0–255 by a sigmoid, and "
                  "randomly padded, shifted, scaled and rotated before every step; conv units are then whole "
                  "channels (their spatial mean), since the transformations move any single position around. For "
@@ -412,14 +437,25 @@ def q1_section(results):
                      "object-like shapes in a natural-looking scene" if q1["network"] != "alexnet" else "") + (
                      f" (a vision-language model, not told the classes, named {q1_named['top1']} of the "
                      f"{q1_named['images']} class images at the first guess; bench/blind_naming.json)"
-                     if q1_named else "") + ". Receptive fields grow with depth (the crops), from a few "
-                 "pixels in the first layer to the whole image in the deepest ones. "
-                 + ("A sibling network (EfficientNet-Lite1, never used to optimize; section 3) recognized the "
-                    "class images of "
+                     if q1_named else "") + ". The crops are each conv neuron's receptive field as measured "
+                 "(the input pixels its gradient reaches) but at least 48 pixels a side, so an early layer's crop "
+                 "also shows surroundings its neuron does not see. "
+                 + ("The comparison is not like for like: the robust conv images had "
+                    f"{' and '.join(str(s_) for s_ in channel_steps)} "
+                    "steps and maximize a whole channel's spatial mean, the L2 and Yosinski images "
+                    f"{short_steps} steps of one centre neuron"
+                    + (f"; how much further the pixel methods get in {converged['steps']} steps is in the table "
+                       f"below and Figure {n + 2} (from {converged['file']})" if long else "")
+                    + ". " if channel_steps else "")
+                 + ("A sibling network (EfficientNet-Lite1: a second ImageNet classifier of the same family, never "
+                    "used to optimize; an image counts as recognized when its top-1 class is the unit's class; "
+                    "more in section 3) recognized the class images of "
                     + ", ".join(f"{m}: {sum(u['recognized'] for u in judged if u['variant'] == m)} of "
                                 f"{sum(u['variant'] == m for u in judged)}" for m in ("L2", "Yosinski", "robust")
                                 if any(u["variant"] == m for u in judged)) + "." if judged else
-                    "The sibling network that judges class images (section 3) was absent when these ran.")),
+                    "The sibling network that judges class images (EfficientNet-Lite1, a second ImageNet "
+                    "classifier of the same family, never used to optimize; section 3) was absent when these "
+                    "ran.")),
         pdf.figure(q1_figure(q1, "q1_layers_2"),
                    f"Figure {n + 1}. Q1 ({name}): the units of the last four layers, as in Figure {n}. "
                    "*In the last row (class units) the robust column is the magnitude-constrained method.",
@@ -450,25 +486,37 @@ def q1_section(results):
                    "clips at 6, so 6 is its ceiling and these neurons are at it (the stage outputs are linear "
                    "projections without a ceiling)")
     if negative:
-        odd.append(f"{'; '.join(f'{label} ({m})' for m, label in negative)} end below zero, a failed "
-                   "maximization: the stage outputs are linear and can be negative, and Yosinski's jitter of "
+        odd.append("; ".join(f"{label} ends below zero with " + " and with ".join(
+                       f"{m} at {' and at '.join(str(s_) for s_ in steps)} steps" for m, steps in runs.items())
+                             for label, runs in negative.items()) + ", a failed maximization: "
+                             "the stage outputs are linear and can be negative, and Yosinski's jitter of "
                    f"±{reg.get('jitter', 0)} pixels is as large as the receptive field of an early layer's neuron"
                    + (" (7 pixels for stage1)" if q1["network"] != "alexnet" else "")
                    + ", so every step raises a different neuron of the channel and the centre one, measured on the "
                    "unshifted image, is left wherever that puts it")
     if long:
-        ratio = {m: np.median([maximized[m][label]["achieved"] / long[m][label] for label in labels
-                               if long[m][label] > 0]) for m in long}
+        positive = {m: [label for label in labels if long[m][label] > 0] for m in long}
+        ratio = {m: np.median([maximized[m][label]["achieved"] / long[m][label] for label in positive[m]])
+                 for m in long}
+        left_out = sorted({label for m in long for label in labels if label not in positive[m]})
         odd.append(f"at {short_steps} steps the pixel methods are far from done: the median unit reaches "
-                   + " and ".join(f"{ratio[m]:.0%} ({m})" for m in long) + f" of its activation after "
-                   f"{converged['steps']} steps")
+                   + " and ".join(f"{ratio[m]:.0%} ({m}, {len(positive[m])} units)" for m in long)
+                   + f" of its activation after {converged['steps']} steps (the table's two columns of each method, "
+                   f"its {short_steps}-step value over its {converged['steps']}-step value, over the units whose "
+                   f"{converged['steps']}-step value is positive"
+                   + (f"; left out: {', '.join(left_out)}" if left_out else "") + ")")
     story += [
         pdf.text("<b>Odd values, explained.</b> " + "; ".join(odd) + "."),
         pdf.figure(q1_figure(q1, "q1_curves"),
                    f"Figure {n + 2}. Q1 ({name}): activation against step for each method, the mean over its units "
                    f"(L2 and Yosinski: the {len(labels)} neurons of Figures {n}–{n + 1}; robust: the conv "
-                   "channels' means), on the image the network saw at that step; a dot marks where the runs shown "
-                   "in the figures end"
+                   "channels' means), on the image the network saw at that step, before the step's update (for "
+                   "Yosinski shifted by the jitter); a dot marks where the runs shown in the figures end. The dots "
+                   "are therefore not the table's means, which are measured on the saved, unshifted image after "
+                   "the last step ("
+                   + "; ".join(f"{m}: {q1['curves'][m]['mean_activation'][-1]:.1f} here, "
+                               f"{np.mean([maximized[m][label]['achieved'] for label in labels]):.1f} in the table"
+                               for m in ("L2", "Yosinski") if m in q1["curves"]) + ")"
                    + (f"; solid: the runs to convergence ({converged['steps']} steps), dashed: the "
                       f"{short_steps}-step runs shown in Figures {n}–{n + 1}" if long else "") + ".",
                    max_height=8 * pdf.cm),
@@ -491,20 +539,29 @@ def q1_section(results):
                  f"{sweep[-2]['l2']:g} pulls the starting noise outside the receptive field, "
                  "which the neuron ignores, to grey (the image's mean distance from grey falls from "
                  f"{sweep[0]['contrast']:.1f} to {sweep[-2]['contrast']:.1f} grey levels) while the activation "
-                 f"stays between {min(u['achieved'] for u in sweep[:-1]):.0f} and "
-                 f"{max(u['achieved'] for u in sweep[:-1]):.0f}: Adam scales every pixel's step by its own "
+                 f"stays between {min(u['achieved'] for u in sweep[:-1]):.1f} and "
+                 f"{max(u['achieved'] for u in sweep[:-1]):.1f}: Adam scales every pixel's step by its own "
                  "gradient history, so even a small penalty moves the pixels the neuron ignores. Only at "
-                 f"λ = 10<super>{np.log10(sweep[-1]['l2']):.0f}</super> does the prior cost activation ({sweep[-1]['achieved']:.0f}): the "
+                 f"λ = 10<super>{np.log10(sweep[-1]['l2']):.0f}</super> "
+                 f"does the prior cost activation ({sweep[-1]['achieved']:.1f}): the "
                  "pattern shrinks to the middle of the receptive field. The default λ = 1 is at the weak end: it "
-                 "leaves the starting noise in place."),
+                 "leaves the starting noise in place."
+                 + "".join(f" The sweep's λ = {u['l2']:g} image ends at {u['achieved']:.1f}, not at the "
+                           f"{maximized['L2'][u['label']]['achieved']:.2f} of the table above for the same unit "
+                           "and λ, because the sweep is a batch of its own and each image of a batch starts from "
+                           "its own draw of the seed's noise (by its place in the batch), so the two start "
+                           "from different noise."
+                           for u in [v for v in sweep if v["l2"] == by["L2"][0]["regularizers"]["l2"]][:1]
+                           if u["label"] in maximized["L2"])),
         pdf.figure(q1_figure(q1, "q1_targets"),
                    f"Figure {n + 4}. Q1 ({name}): the assignment's requirement, neurons driven to a desired "
                    f"target activation (L2 prior, {targets[0]['steps']} steps, one batch); under each image the "
                    "target and the activation measured on the saved 8-bit file. Contrast-stretched by one scale per "
                    "row; the conv neuron cropped to its receptive field.", max_height=10 * pdf.cm),
-        pdf.text(f"<b>Target activations</b> (Figure {n + 4}). Each target is reached within "
-                 f"{100 * worst:.1f}% on the saved file, because the target term is weighed against the prior at "
-                 "a 10% scale of the target. The images of one neuron do not grow stronger with the target: their "
+        pdf.text(f"<b>Target activations</b> (Figure {n + 4}). Each activation measured on the saved file is "
+                 f"within {100 * worst:.1f}% of its target (the miss over max(|t|, 1)); the target term measures "
+                 "the miss in units of 10% of the target. "
+                 "The images of one neuron do not grow stronger with the target: their "
                  "mean distance from grey stays between "
                  + " and ".join(f"{min(u['contrast'] for u in targets if u['label'] == label):.1f}–"
                                 f"{max(u['contrast'] for u in targets if u['label'] == label):.1f} grey levels "
@@ -1072,6 +1129,31 @@ def faithfulness_sentences(faith):
             "standard deviation is within the spread, not a win) — " + "; ".join(parts) + ". ")
 
 
+def lowest_blocks(maps):
+    """The discussion's sentence on where each photo's lowest-probability block of the largest size lies, with
+    the photos where no block lowers the probability by even a quarter named as exceptions."""
+    block = max(m["block"] for m in maps)
+    largest = [m for m in maps if m["block"] == block]
+    where = "; ".join(
+        f"{Path(m['image']).name}: from {fmt(m['base_prob'])} to {fmt(m['min_prob'])}, the block over rows "
+        f"{m['min_at'][0]}–{m['min_at'][0] + block} and columns {m['min_at'][1]}–{m['min_at'][1] + block}"
+        for m in largest)
+    weak = [Path(m["image"]).name for m in largest if m["base_prob"] - m["min_prob"] < 0.25 * m["base_prob"]]
+    deeper = sum(m["min_prob"] < min(x["min_prob"] for x in maps if x["image"] == m["image"] and x["block"] < block)
+                 for m in largest) if any(x["block"] < block for x in maps) else None
+    return (f"With the {block}-pixel block the lowest probability of each photo is (pixels of the network's "
+            "input) " + where + ". Whether that block is on the object is for the figure to show, "
+            "not these numbers: it can cover the object, part of it, or something beside it that goes with the "
+            "class"
+            + (f"; and on {', '.join(weak)} no {block}-pixel block lowers the probability by even a quarter, so "
+               "that map says little about where the evidence lies (perhaps no single block hides enough of it)"
+               if weak else "")
+            + ". " + (f"The {block}-pixel block lowers the probability further than the smaller one on {deeper} of "
+                      f"{len(largest)} photos; larger blocks give stronger, smoother drops but blur the location, "
+                      "smaller blocks localize better but hide too little of a large object to matter. "
+                      if deeper is not None else ""))
+
+
 def q4_section(results):
     q4 = results["q4"]
     maps, faith = q4["maps"], q4["faithfulness"]
@@ -1090,19 +1172,24 @@ def q4_section(results):
         pdf.text("<b>Method.</b> For an image whose top class is known and visually obvious, an occlusion block "
                  "of B×B pixels is placed at every position of a grid with stride S over the network's input image, "
                  f"the pixels under it are set to zero — {maps[0]['fill_meaning']} — and the probability of the "
-                 "class is recorded. Cell (i, j) of the heat map is that probability with the block's top-left "
-                 "corner at (i·S, j·S); a side has ⌊(size − B)/S⌋ + 1 cells. A block changes only a window of each "
+                 "class is recorded. Cell (i, j) of the occlusion map is that probability with the block's top-left "
+                 "corner at (i·S, j·S); a side has ⌊(size − B)/S⌋ + 1 cells (the table below gives each map's "
+                 "lowest cell). A block changes only a window of each "
                  "layer's output, so only that window is recomputed from the unoccluded image's cached activations "
                  "(the map equals the one from full forward passes up to float rounding, which a test checks). The "
                  "photos are ones the network is sure of (p ≥ 0.8): an animal, a fruit among other fruits, a small "
-                 f"object in a scene and a drink. Figure {n} shows, for each pixel, the drop of the class "
-                 "probability averaged over the blocks that cover it, in colour over the photo in grey, and beside "
+                 f"object in a scene and a drink. Figure {n} does not draw the cells themselves but a map per "
+                 "pixel made from them: for each pixel, the unoccluded probability minus the cell's probability, "
+                 "averaged over all the block positions that cover the pixel (the same per-pixel drop orders the "
+                 "pixels for deletion and insertion below), in colour over the photo in grey, and beside "
                  "it Grad-CAM (Selvaraju et al. 2017: the last convolutional layer's channels weighted by the "
                  "gradient of the class logit, a map at that layer's coarse resolution, here by tf-keras-vis)."),
         pdf.figure(q4["folder"] / Path(q4["figures"][0]).with_suffix(".svg"),
-                   f"Figure {n}. Q4 ({network_name(q4)}): each photo (row), the drop in p(class) for two block "
-                   "sizes (red: hiding the pixel lowers the probability; blue: it raises it; each map has its own "
-                   "colour bar, in probability) and Grad-CAM on the last convolutional layer.",
+                   f"Figure {n}. Q4 ({network_name(q4)}): each photo (row); for each of the two block sizes the "
+                   "per-pixel drop in p(class), p unoccluded minus p with the block in place, averaged over the "
+                   "block positions that cover the pixel (red: hiding the pixel lowers the probability; blue: it "
+                   "raises it; each map has its own colour bar, in probability); and Grad-CAM on the last "
+                   f"convolutional layer's activation ({faith['grad_cam_layer']}).",
                    max_height=19 * pdf.cm, lossless=False),  # photos and smooth maps: JPEG loses nothing one sees
         pdf.table(["image", "class", "p (unoccluded)", "block", "stride", "cells", "lowest p", "block at (row, col)"],
                   [[Path(m["image"]).name, m["class_name"], fmt(m["base_prob"]), m["block"], m["stride"],
@@ -1114,7 +1201,8 @@ def q4_section(results):
                  f"each curve of the class probability is sampled at {faith['steps']} equal steps of pixels and its "
                  "area (mean over the fraction of pixels) is the score. A faithful map has a low deletion area and a "
                  "high insertion area. The same photos, steps and baselines serve every map: each occlusion map, "
-                 f"their multi-scale mean, Grad-CAM (layer {faith['grad_cam_layer']}) and a random order "
+                 f"their multi-scale mean, Grad-CAM (layer {faith['grad_cam_layer']}: the last convolutional "
+                 "layer's activation) and a random order "
                  f"(Figure {n + 1}; areas in the table below)."),
         pdf.figure(q4["folder"] / Path(q4["figures"][1]).with_suffix(".svg"),
                    f"Figure {n + 1}. Q4 ({network_name(q4)}): deletion (top) and insertion (bottom) curves of "
@@ -1125,21 +1213,20 @@ def q4_section(results):
                    + [f"{spread(m, 'deletion')} / {spread(m, 'insertion')}"]
                    for m in methods]),
         pdf.text(
-            "<b>Discussion.</b> The maps show where the evidence lies. For each image the probability falls most "
-            "when the block covers the object itself (" + "; ".join(
-                f"{Path(m['image']).name}: from {fmt(m['base_prob'], 2)} to {fmt(m['min_prob'], 2)} with a "
-                f"{m['block']}-pixel block" for m in maps if m["block"] == max(x["block"] for x in maps)) +
-            "), while blocks over the background change it little: the network classifies from the object "
-            "rather than its context. " + unsure_maps(maps) + "Larger blocks give stronger, smoother drops but "
-            "blur the location; smaller blocks localize better but hide too little of a large object to matter. "
-            "Where a block raises the probability, it hid something that supported a competing class. "
+            "<b>Discussion.</b> " + lowest_blocks(maps) + unsure_maps(maps) +
+            "Where a block raises the probability, it probably hid evidence for a competing class. "
             "Measured by deletion and insertion, " + faithfulness_sentences(faith) + "Occlusion measures the "
             "effect of removing a region directly, which is what deletion asks, while Grad-CAM is a first-order "
             "estimate at the coarse resolution of the last convolutional layer"
             + (f"; a random order (deletion {fmt(random['deletion'])}, insertion {fmt(random['insertion'])} on the "
                "means) is worse than every map on both, so the scores separate real maps from chance."
                if random and all(random["deletion"] > v["deletion"] and random["insertion"] < v["insertion"]
-                                 for m, v in faith["mean"].items() if m != "random") else "."))]
+                                 for m, v in faith["mean"].items() if m != "random") else ".")
+            + (f" Two cautions: {len(images)} photos are too few for a firm ranking of the maps, whatever the means "
+               "say; and deletion sets the pixels to the same fill as the occlusion blocks, so it asks the very "
+               "question the occlusion maps answer, which favours them over Grad-CAM."
+               if faith["deletion_to"] == maps[0]["fill_meaning"] else
+               f" {len(images)} photos are too few for a firm ranking of the maps, whatever the means say."))]
 
 
 def theory_section():

@@ -33,7 +33,8 @@ from cnnvis.optimize import GREY, Crops, Method, Neuron, Regularizers, achieved,
 from cnnvis.param import listed_photos
 from cnnvis.quiet_tensorflow import tf
 
-# Yosinski et al. 2015's best published settings (decay 1e-4, blur σ 1.0 every 4 steps), with their jitter.
+# Two of Yosinski et al. 2015's regularizers at their published settings (decay 1e-4, blur σ 1.0 every 4 steps),
+# with random jitter as in DeepDream and Olah et al. 2017; their pixel clipping is not used.
 YOSINSKI = Regularizers(l2=1.0, jitter=8, decay=1e-4, blur_every=4, blur_sigma=1.0)
 # Olah et al. 2017 (lucid): Fourier-preconditioned, decorrelated colour, random transformations; conv units as
 # whole channels (the spatial mean), since the transformations move any single position around.
