@@ -1184,13 +1184,6 @@ def q4_section(results):
                  "pixels for deletion and insertion below), in colour over the photo in grey, and beside "
                  "it Grad-CAM (Selvaraju et al. 2017: the last convolutional layer's channels weighted by the "
                  "gradient of the class logit, a map at that layer's coarse resolution, here by tf-keras-vis)."),
-        pdf.figure(q4["folder"] / Path(q4["figures"][0]).with_suffix(".svg"),
-                   f"Figure {n}. Q4 ({network_name(q4)}): each photo (row); for each of the two block sizes the "
-                   "per-pixel drop in p(class), p unoccluded minus p with the block in place, averaged over the "
-                   "block positions that cover the pixel (red: hiding the pixel lowers the probability; blue: it "
-                   "raises it; each map has its own colour bar, in probability); and Grad-CAM on the last "
-                   f"convolutional layer's activation ({faith['grad_cam_layer']}).",
-                   max_height=19 * pdf.cm, lossless=False),  # photos and smooth maps: JPEG loses nothing one sees
         pdf.table(["image", "class", "p (unoccluded)", "block", "stride", "cells", "lowest p", "block at (row, col)"],
                   [[Path(m["image"]).name, m["class_name"], fmt(m["base_prob"]), m["block"], m["stride"],
                     f"{m['cells']}×{m['cells']}",
@@ -1204,6 +1197,13 @@ def q4_section(results):
                  f"their multi-scale mean, Grad-CAM (layer {faith['grad_cam_layer']}: the last convolutional "
                  "layer's activation) and a random order "
                  f"(Figure {n + 1}; areas in the table below)."),
+        pdf.figure(q4["folder"] / Path(q4["figures"][0]).with_suffix(".svg"),
+                   f"Figure {n}. Q4 ({network_name(q4)}): each photo (row); for each of the two block sizes the "
+                   "per-pixel drop in p(class), p unoccluded minus p with the block in place, averaged over the "
+                   "block positions that cover the pixel (red: hiding the pixel lowers the probability; blue: it "
+                   "raises it; each map has its own colour bar, in probability); and Grad-CAM on the last "
+                   f"convolutional layer's activation ({faith['grad_cam_layer']}).",
+                   max_height=19 * pdf.cm, lossless=False),  # photos and smooth maps: JPEG loses nothing one sees
         pdf.figure(q4["folder"] / Path(q4["figures"][1]).with_suffix(".svg"),
                    f"Figure {n + 1}. Q4 ({network_name(q4)}): deletion (top) and insertion (bottom) curves of "
                    "every map, one column per photo.", max_height=11 * pdf.cm),
