@@ -989,8 +989,11 @@ def convergence_sentence(bench, cases):
                          for s in (Path(c.split(" -> ")[0]).stem for c in cases)]
                 floor = norm == "linf" and all(bench[f"fooling_{s}_{norm}_{who}{b}_{norm}"] <= 1
                                                for s in (Path(c.split(" -> ")[0]).stem for c in cases))
+                rose = sum(f < -0.02 for f in falls)  # its step sizes follow the step count: more steps can end higher
                 parts.append(f"{who.upper()} in {norm_name(norm)} {max(falls):.1%} ({a} → {b} steps"
                              + ("; at 1 grey level on every photo, the least an 8-bit change can be)" if floor else
+                                f"; larger after {b} steps on {rose} of {len(falls)} photos: no steady fall, its best "
+                                "run differs by photo)" if rose else
                                 "; still falling)" if max(falls) > 0.02 else "; stopped)"))
     return ("The largest fall of each reference's change over the photos between its two longest runs: "
             + "; ".join(parts) + "." if parts else "")
