@@ -463,7 +463,7 @@ def q1_section(results):
         pdf.table(["layer", "unit", *step_header], [maximized_row(label) for label in labels],
                   widths=[2.7 * pdf.cm, 2.3 * pdf.cm] + [(pdf.TEXT_WIDTH - 5.0 * pdf.cm) / len(step_header)] * len(
                       step_header),
-                  lead_in=f"<b>Maximized activations of the pixel methods</b>: the neuron at the centre of the "
+                  lead_in="<b>Maximized activations of the pixel methods</b>: the neuron at the centre of the "
                           "feature map (conv) or the class logit, on the saved 8-bit image"
                           + (f"; at {short_steps} steps (the images of Figures {n}–{n + 1}) and run to "
                              f"convergence, {converged['steps']} steps ({converged['file']}, made with "
@@ -637,7 +637,7 @@ def q2_section(results):
     def work(r):
         return f"{r['work'] / 1e6:.1f} M" if "work" in r else "—"
 
-    fair_table, fair_text, sweep_text, sweep_table = [], "", "", []
+    fair_table, sweep_text, sweep_table = [], "", []
     if fair:
         fair_rows = fair["images"]
         fair_named = {m: named_by_hash([r for r in fair_rows if r["method"] == m], record) for m in fair["methods"]}

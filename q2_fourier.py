@@ -42,7 +42,6 @@ from cnnvis.optimize import Crops, Neuron, seen_whole, visualize
 from cnnvis.param import listed_photos
 from cnnvis.spectrum import (COMPARED, CROPS, DEFAULT, FOURIER_WEIGHT, LAW, RHO_POWER, STEPS, radial_spectrum,
                              spectral_slope)
-from cnnvis.quiet_tensorflow import tf
 
 DEFAULT_CLASSES = spectrum.CLASSES  # ten classes of different kinds (the bench runs the same ones)
 # The methods, the 1/w term, its β and ρ and the spectrum's measurement live in cnnvis.spectrum (bench/ runs
