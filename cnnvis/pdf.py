@@ -89,7 +89,7 @@ renderPDF._PDFRenderer.drawImage = _draw_image_object
 
 TEXT_WIDTH = A4[0] - 4 * cm
 STYLES = {
-    "body": ParagraphStyle("body", fontName="Sans", fontSize=9.5, leading=14.5, spaceAfter=5),
+    "body": ParagraphStyle("body", fontName="Sans", fontSize=9.5, leading=12.5, spaceAfter=5),
     "small": ParagraphStyle("small", fontName="Sans", fontSize=8, leading=10.5, spaceAfter=3),
     "caption": ParagraphStyle("caption", fontName="Sans-Oblique", fontSize=8, leading=10.5, spaceAfter=10,
                               spaceBefore=2),
@@ -255,7 +255,7 @@ def space(height_cm):
 
 
 def build(path, story, title, author, footer, keywords=""):
-    """Write the PDF atomically: A4, 2 cm margins, `footer` (plain text, not markup) and the page number on every
+    """Write the PDF atomically: A4, 2 cm side margins, `footer` (plain text, not markup) and the page number on every
     page but the first."""
 
     def decorate(canvas, doc):
@@ -266,8 +266,8 @@ def build(path, story, title, author, footer, keywords=""):
             canvas.drawRightString(A4[0] - 2 * cm, 1.2 * cm, f"page {doc.page}")
 
     with atomic_path(path) as tmp:
-        doc = SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=1.8 * cm,
-                                bottomMargin=2 * cm, title=title, author=author, keywords=keywords)
+        doc = SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=1.5 * cm,
+                                bottomMargin=1.8 * cm, title=title, author=author, keywords=keywords)
         doc.build(list(story), onFirstPage=decorate, onLaterPages=decorate)  # reportlab empties the list it gets
     return Path(path)
 
