@@ -270,15 +270,13 @@ def title_page(names, results):
             "AlexNet's, and every setting (steps, regularizer weights, blocks) was chosen on the bundled network. "
             + stand_ins(results["q1"]) + f" To regenerate every result and this report with AlexNet: {fetch}"
             "<font name='Mono'>python make_report.py --rerun --net alexnet</font>.")
-    return [pdf.space(5), pdf.text("Introduction to Neural Networks 67103", "subtitle"),
+    return [pdf.text("Introduction to Neural Networks 67103", "subtitle"),
             pdf.text("Assignment 2: Visualizing and Fooling a Pretrained CNN", "title"),
-            pdf.text(pdf.names_markup(names), "subtitle"), pdf.text(date.today().strftime("%d %B %Y"), "subtitle"),
-            pdf.space(2),
+            pdf.text(pdf.names_markup(names) + " — " + date.today().strftime("%d %B %Y"), "subtitle"),
+            pdf.space(0.3),
             pdf.table(["Network that produced the results"], [[statement]], widths=[pdf.TEXT_WIDTH]),
-            pdf.space(0.5),
             pdf.text("Contents: 1. The code. 2. Visualizing neurons (Q1). 3. Natural image statistics (Q2). "
-                     "4. Fooling the network (Q3). 5. Occlusion heat maps (Q4). 6. Theoretical questions.", "small"),
-            pdf.page_break()]
+                     "4. Fooling the network (Q3). 5. Occlusion heat maps (Q4). 6. Theoretical questions.", "small")]
 
 
 def code_section(results):
@@ -396,66 +394,57 @@ def q1_section(results):
         pdf.formula(r"\min_x\ \left(\frac{a(x)-t}{0.1\,\max(|t|,1)}\right)^2 + \lambda\,\|\tilde{x}\|^2"
                     r"\qquad\mathrm{or}\qquad \min_x\ -a(x) + \lambda\,\|\tilde{x}\|^2,"),
         pdf.text("where x̃ = (x − 127.5)/127.5 is the image centred on grey and ‖x̃‖² its mean square (λ = "
-                 f"{by['L2'][0]['regularizers']['l2']:g} unless stated). Three methods are compared on the same "
-                 "units. <b>L2</b>: the image-norm prior alone. "
-                 "<b>Yosinski</b>: the same objective with two of the regularizers of "
-                 "Yosinski et al. 2015 after every step, L2 decay (x̃ ← (1−θ)x̃) and a Gaussian blur every few "
-                 "steps, plus a random shift (jitter) of the image before every step, as in DeepDream and Olah et "
-                 "al. 2017" + ("; Yosinski et al.'s clipping of pixels of small norm or small contribution is "
-                               "used too" if yosinski_settings(reg)[1] else
-                               "; their third, the clipping of pixels of small norm or small contribution, is not "
-                               "used") + "; here " + yosinski_settings(reg)[0] + ". <b>robust</b> (Olah "
-                 "et al. 2017, as in lucid, their feature-visualization library): "
-                 "the image is built from its Fourier coefficients (scaled by 1/w, in a colour "
-                 "space whose channels are uncorrelated in photos), squashed into 0–255 by a sigmoid, and "
-                 "randomly padded, shifted, scaled and rotated before every step; conv units are then whole "
-                 "channels (their spatial mean), since the transformations move any single position around. For "
-                 "the class units the robust column uses Q2's answer instead, the <i>magnitude-constrained</i> "
-                 "method (section 3). All neurons of a method are one batch, one image each, with a step size "
-                 "that decays (cosine) to 5%, for " + steps_sentence([u for u in units if u["variant"] in maximized],
-                                                                   "shown_as") +
+                 f"{by['L2'][0]['regularizers']['l2']:g} unless stated). Three methods run on the same units. "
+                 "<b>L2</b>: the image-norm prior alone. <b>Yosinski</b>: the same objective with two regularizers "
+                 "of Yosinski et al. 2015 after every step, L2 decay (x̃ ← (1−θ)x̃) and a Gaussian blur every few "
+                 "steps, plus a random shift (jitter) before every step"
+                 + ("; their clipping of pixels of small norm or contribution is used too" if yosinski_settings(reg)[1]
+                    else "; their third, clipping pixels of small norm or contribution, is not used")
+                 + "; here " + yosinski_settings(reg)[0] + ". <b>robust</b> (Olah et al. 2017, as in their "
+                 "library lucid): the image is built from Fourier coefficients scaled by 1/w in a colour space "
+                 "whose channels are uncorrelated in photos, squashed into 0–255 by a sigmoid, and randomly padded, "
+                 "shifted, scaled and rotated before every step; conv units are then whole channels (spatial "
+                 "mean), since the transformations move any one position. For the class units the robust column "
+                 "uses Q2's answer, the <i>magnitude-constrained</i> method (section 3). Each method's neurons form "
+                 "one batch; Adam's step size decays (cosine) to 5%; "
+                 + steps_sentence([u for u in units if u["variant"] in maximized], "shown_as") +
                  ". The network sees the image rounded to 8 bits (the gradient passes the rounding unchanged), so "
-                 "every activation reported is measured on the saved 8-bit file. The bundled network's layers "
-                 "stand in for AlexNet's by depth (named in brackets): stem for conv1, stage1–stage4 for "
-                 "conv2–conv5; it has no fully connected layers before its classifier, so its last conv stages "
-                 "shown, stage5 and stage6, stand in for fc6 and fc7, and the class logits for fc8."),
+                 "every activation reported is that of the saved 8-bit file."
+                 + (" The bundled network's layers stand in for AlexNet's by depth (named in brackets; title page)."
+                    if q1["network"] != "alexnet" else "")),
         pdf.figure(q1_figure(q1, "q1_layers_1"),
                    f"Figure {n}. Q1 ({name}): the units of the first four layers (two per row, named at the left) "
                    f"by the three methods; each conv neuron is cropped to its receptive field (at least 48 pixels "
                    f"a side), robust images show the whole image (whole channels); contrast-stretched for display.",
                    max_height=19 * pdf.cm),
-        pdf.text(f"<b>What the images show</b> (Figures {n}–{n + 1}). With the image-norm prior alone (L2) the "
-                 "optimizer makes high-contrast, high-frequency colour noise inside the receptive field and "
-                 "leaves the starting noise outside it; nothing in the objective prefers natural structure. "
-                 "Yosinski's operations damp these patterns (blur and decay remove high frequencies, jitter "
-                 "demands robustness to small shifts), giving faint, smooth images. The robust method shows "
-                 "structure that changes with depth" + (
+        pdf.text(f"<b>What the images show</b> (Figures {n}–{n + 1}). The image-norm prior alone (L2) gives "
+                 "high-contrast, high-frequency colour noise inside the receptive field and leaves the starting "
+                 "noise outside it: nothing in the objective prefers natural structure. Yosinski's blur and decay "
+                 "remove high frequencies and jitter demands robustness to small shifts: faint, smooth images. The "
+                 "robust method shows structure that changes with depth" + (
                      # what these images of the bundled network show; AlexNet's must be looked at anew
-                     ": a flat colour field and a smooth colour gradient in stem, dotted and faceted textures in "
-                     "stage1, dot grids and meshes in stage2 and stage3, wavy stripes and scale-like patterns in "
-                     "stage4, curved, fur- and feather-like textures in stage5 and stage6, and for the classes "
-                     "object-like shapes in a natural-looking scene" if q1["network"] != "alexnet" else "") + (
+                     ": a flat colour field and a smooth gradient in stem, dotted and faceted textures in stage1, "
+                     "dot grids and meshes in stage2–3, wavy stripes and scales in stage4, fur- and feather-like "
+                     "textures in stage5–6, and for the classes object-like shapes in a natural-looking scene"
+                     if q1["network"] != "alexnet" else "") + (
                      f" (a vision-language model, not told the classes, named {q1_named['top1']} of the "
-                     f"{q1_named['images']} class images at the first guess; bench/blind_naming.json)"
-                     if q1_named else "") + ". The crops are each conv neuron's receptive field as measured "
-                 "(the input pixels its gradient reaches) but at least 48 pixels a side, so an early layer's crop "
-                 "also shows surroundings its neuron does not see. "
-                 + ("The comparison is not like for like: the robust conv images had "
+                     f"{q1_named['images']} class images at the first guess; section 1)"
+                     if q1_named else "") + ". Each conv neuron's crop is its measured receptive field (the input "
+                 "pixels its gradient reaches), at least 48 pixels a side. "
+                 + ("Not like for like: the robust conv images had "
                     f"{' and '.join(str(s_) for s_ in channel_steps)} "
-                    "steps and maximize a whole channel's spatial mean, the L2 and Yosinski images "
+                    "steps and maximize a channel's mean, the L2 and Yosinski images "
                     f"{short_steps} steps of one centre neuron"
                     + (f"; how much further the pixel methods get in {converged['steps']} steps is in the table "
-                       f"below and Figure {n + 2} (from {converged['file']})" if long else "")
+                       f"below and Figure {n + 2}" if long else "")
                     + ". " if channel_steps else "")
-                 + ("A sibling network (EfficientNet-Lite1: a second ImageNet classifier of the same family, never "
-                    "used to optimize; an image counts as recognized when its top-1 class is the unit's class; "
-                    "more in section 3) recognized the class images of "
+                 + ("The sibling judge (EfficientNet-Lite1, a second ImageNet classifier of the same family, never "
+                    "used to optimize; section 3) took the class image's top-1 class to be the unit's for "
                     + ", ".join(f"{m}: {sum(u['recognized'] for u in judged if u['variant'] == m)} of "
                                 f"{sum(u['variant'] == m for u in judged)}" for m in ("L2", "Yosinski", "robust")
                                 if any(u["variant"] == m for u in judged)) + "." if judged else
-                    "The sibling network that judges class images (EfficientNet-Lite1, a second ImageNet "
-                    "classifier of the same family, never used to optimize; section 3) was absent when these "
-                    "ran.")),
+                    "The sibling network that judges class images (EfficientNet-Lite1; section 3) was absent when "
+                    "these ran.")),
         pdf.figure(q1_figure(q1, "q1_layers_2"),
                    f"Figure {n + 1}. Q1 ({name}): the units of the last four layers, as in Figure {n}. "
                    "*In the last row (class units) the robust column is the magnitude-constrained method.",
@@ -465,10 +454,10 @@ def q1_section(results):
                       step_header),
                   lead_in="<b>Maximized activations of the pixel methods</b>: the neuron at the centre of the "
                           "feature map (conv) or the class logit, on the saved 8-bit image"
-                          + (f"; at {short_steps} steps (the images of Figures {n}–{n + 1}) and run to "
-                             f"convergence, {converged['steps']} steps ({converged['file']}, made with "
-                             "python q1_visualize.py --record-convergence for exactly this run's units, "
-                             "methods, seed and network weights, checked by SHA-256)" if long else
+                          + (f"; at {short_steps} steps (Figures {n}–{n + 1}) and run to convergence, "
+                             f"{converged['steps']} steps ({converged['file']}: python q1_visualize.py "
+                             "--record-convergence, for this run's units, methods, seed and weights, checked by "
+                             "SHA-256)" if long else
                              f"; the runs to convergence ({converged['file']}) were not made for this run's "
                              "settings and are not shown") + ":"),
         pdf.table(["layer", "unit", "robust", "unit", "robust"],
@@ -476,9 +465,9 @@ def q1_section(results):
                               for cell in (u["label"].split(" ", 1)[1], fmt(u["achieved"], 2))]
                    for layer in dict.fromkeys(u["stands_for"] for u in maximized["robust"].values())],
                   widths=[2.7 * pdf.cm] + [2.3 * pdf.cm, 2 * pdf.cm] * 2,
-                  lead_in="<b>Maximized activations of the robust method</b> (two units a row), a different "
-                          "quantity for conv units (the spatial mean of the whole channel, which its transformations optimize; a class "
-                          "unit's canvas is seen whole at the input size):"),
+                  lead_in="<b>Maximized activations of the robust method</b> (two units a row): for conv units "
+                          "another quantity, the whole channel's spatial mean, which its transformations optimize; "
+                          "a class unit's canvas is seen whole at the input size:"),
     ]
     odd = []
     if ceiling:
@@ -489,11 +478,10 @@ def q1_section(results):
         odd.append("; ".join(f"{label} ends below zero with " + " and with ".join(
                        f"{m} at {' and at '.join(str(s_) for s_ in steps)} steps" for m, steps in runs.items())
                              for label, runs in negative.items()) + ", a failed maximization: "
-                             "the stage outputs are linear and can be negative, and Yosinski's jitter of "
-                   f"±{reg.get('jitter', 0)} pixels is as large as the receptive field of an early layer's neuron"
+                             "the stage outputs are linear and can be negative, and the jitter of "
+                   f"±{reg.get('jitter', 0)} pixels is as large as an early neuron's receptive field"
                    + (" (7 pixels for stage1)" if q1["network"] != "alexnet" else "")
-                   + ", so every step raises a different neuron of the channel and the centre one, measured on the "
-                   "unshifted image, is left wherever that puts it")
+                   + ", so each step raises a different neuron of the channel, not the centre one measured")
     if long:
         positive = {m: [label for label in labels if long[m][label] > 0] for m in long}
         ratio = {m: np.median([maximized[m][label]["achieved"] / long[m][label] for label in positive[m]])
@@ -501,19 +489,17 @@ def q1_section(results):
         left_out = sorted({label for m in long for label in labels if label not in positive[m]})
         odd.append(f"at {short_steps} steps the pixel methods are far from done: the median unit reaches "
                    + " and ".join(f"{ratio[m]:.0%} ({m}, {len(positive[m])} units)" for m in long)
-                   + f" of its activation after {converged['steps']} steps (the table's two columns of each method, "
-                   f"its {short_steps}-step value over its {converged['steps']}-step value, over the units whose "
-                   f"{converged['steps']}-step value is positive"
+                   + f" of its activation after {converged['steps']} steps (the ratio of the table's two columns, "
+                   f"over the units whose {converged['steps']}-step value is positive"
                    + (f"; left out: {', '.join(left_out)}" if left_out else "") + ")")
     story += [
         pdf.text("<b>Odd values, explained.</b> " + "; ".join(odd) + "."),
         pdf.figure(q1_figure(q1, "q1_curves"),
                    f"Figure {n + 2}. Q1 ({name}): activation against step for each method, the mean over its units "
                    f"(L2 and Yosinski: the {len(labels)} neurons of Figures {n}–{n + 1}; robust: the conv "
-                   "channels' means), on the image the network saw at that step, before the step's update (for "
-                   "Yosinski shifted by the jitter); a dot marks where the runs shown in the figures end. The dots "
-                   "are therefore not the table's means, which are measured on the saved, unshifted image after "
-                   "the last step ("
+                   "channels' means), on the image the network saw at that step (for Yosinski shifted by the "
+                   "jitter); dots mark where the runs of the figures end, before their last update, so they are "
+                   "not the table's means on the saved, unshifted image ("
                    + "; ".join(f"{m}: {q1['curves'][m]['mean_activation'][-1]:.1f} here, "
                                f"{np.mean([maximized[m][label]['achieved'] for label in labels]):.1f} in the table"
                                for m in ("L2", "Yosinski") if m in q1["curves"]) + ")"
@@ -524,10 +510,10 @@ def q1_section(results):
             "Over the last quarter of the runs to convergence the mean activation changed by " + " and ".join(
                 f"{100 * converged['methods'][m]['rise_last_quarter']:+.1f}% ({m})" for m in long)
             + " of its end value: L2 still creeps up, slowly; Yosinski's blur and decay hold it at a level it "
-            "fluctuates about (each step sees a differently shifted image). " if long else "")
+            "fluctuates about. " if long else "")
             + "Over their last quarter the robust runs changed by " + " and ".join(
                 f"{100 * rise[m]:+.1f}% ({m})" for m in rise if m not in ("L2", "Yosinski"))
-            + ". The step size decays to 5%, so a flat end alone would not show convergence; the longer runs "
+            + ". As the step size decays to 5%, a flat end alone would not show convergence; the longer runs "
             "are the check. The magnitude-constrained runs are not drawn: their crops shrink over the run, so "
             "their values at different steps measure different things."),
         pdf.figure(q1_figure(q1, "q1_lambda"),
@@ -540,17 +526,15 @@ def q1_section(results):
                  "which the neuron ignores, to grey (the image's mean distance from grey falls from "
                  f"{sweep[0]['contrast']:.1f} to {sweep[-2]['contrast']:.1f} grey levels) while the activation "
                  f"stays between {min(u['achieved'] for u in sweep[:-1]):.1f} and "
-                 f"{max(u['achieved'] for u in sweep[:-1]):.1f}: Adam scales every pixel's step by its own "
+                 f"{max(u['achieved'] for u in sweep[:-1]):.1f}: Adam scales each pixel's step by its own "
                  "gradient history, so even a small penalty moves the pixels the neuron ignores. Only at "
                  f"λ = 10<super>{np.log10(sweep[-1]['l2']):.0f}</super> "
                  f"does the prior cost activation ({sweep[-1]['achieved']:.1f}): the "
-                 "pattern shrinks to the middle of the receptive field. The default λ = 1 is at the weak end: it "
+                 "pattern shrinks to the middle of the receptive field. The default λ = 1, at the weak end, "
                  "leaves the starting noise in place."
-                 + "".join(f" The sweep's λ = {u['l2']:g} image ends at {u['achieved']:.1f}, not at the "
-                           f"{maximized['L2'][u['label']]['achieved']:.2f} of the table above for the same unit "
-                           "and λ, because the sweep is a batch of its own and each image of a batch starts from "
-                           "its own draw of the seed's noise (by its place in the batch), so the two start "
-                           "from different noise."
+                 + "".join(f" (The sweep's λ = {u['l2']:g} image ends at {u['achieved']:.1f}, not at the table's "
+                           f"{maximized['L2'][u['label']]['achieved']:.2f}: in a batch of its own it starts from "
+                           "other noise.)"
                            for u in [v for v in sweep if v["l2"] == by["L2"][0]["regularizers"]["l2"]][:1]
                            if u["label"] in maximized["L2"])),
         pdf.figure(q1_figure(q1, "q1_targets"),
@@ -559,10 +543,8 @@ def q1_section(results):
                    "target and the activation measured on the saved 8-bit file. Contrast-stretched by one scale per "
                    "row; the conv neuron cropped to its receptive field.", max_height=10 * pdf.cm),
         pdf.text(f"<b>Target activations</b> (Figure {n + 4}). Each activation measured on the saved file is "
-                 f"within {100 * worst:.1f}% of its target (the miss over max(|t|, 1)); the target term measures "
-                 "the miss in units of 10% of the target. "
-                 "The images of one neuron do not grow stronger with the target: their "
-                 "mean distance from grey stays between "
+                 f"within {100 * worst:.1f}% of its target (the miss over max(|t|, 1)). The images of one neuron "
+                 "do not grow stronger with the target: their mean distance from grey stays between "
                  + " and ".join(f"{min(u['contrast'] for u in targets if u['label'] == label):.1f}–"
                                 f"{max(u['contrast'] for u in targets if u['label'] == label):.1f} grey levels "
                                 f"({label})" for label in dict.fromkeys(u["label"] for u in targets))
@@ -624,11 +606,8 @@ def q2_section(results):
     record = blind_record()
     fair = equal_work(q2, rows)
     sweep = read_bench(Q2_SWEEP) or None
-    groups = q2.get("figure_classes") or [classes]
-    class_figures = list(range(n, n + len(groups)))
-    spectra_figure, sources_figure = n + len(groups) + 1, n + len(groups)
-    figure_refs = (f"Figures {class_figures[0]}–{class_figures[-1]}" if len(class_figures) > 1
-                   else f"Figure {class_figures[0]}")
+    first = q2.get("figure_classes") or classes[:4]
+    class_figure, magnitude_figure, spectra_figure = n, n + 1, n + 2
     p = q2.get("rho_power", 3.0)
 
     def named(counts, m, key="top1"):
@@ -653,17 +632,16 @@ def q2_section(results):
               (f"{fair_named[m]['top1']} / {fair_named[m]['top3']} of {fair_named[m]['images']}"
                if fair_named[m] else "not shown")]
              for m, s in fair["methods"].items()],
-            lead_in=f"<b>At equal compute</b> (bench/q2_budget.json, <font name='Mono'>{Q2_BUDGET_COMMAND}</font>; "
-                    f"every method at the default's {fair['budget_pixels'] / 1e6:.1f} M pixel-passes per class "
-                    "image, the same classes and seed; "
+            lead_in=f"<b>At equal compute</b> (<font name='Mono'>{Q2_BUDGET_COMMAND}</font>, "
+                    f"bench/q2_budget.json): every method at the default's {fair['budget_pixels'] / 1e6:.1f} M "
+                    "pixel-passes per class image, the same classes and seed; "
                     + ("its default images are this run's very files (SHA-256)" if fair["matches"] else
                        "<b>its images are not this run's files</b> (SHA-256 differ: the code or settings changed "
                        "since it ran; rerun it)")
                     + ("" if fair["fourier_settings_match"] else
                        f"; <b>it ran the 1/w term with β {fair['fourier_weight']:g}, p {fair['rho_power']:g}, not "
-                       "this run's</b>") + "; the mean logit is the class logit of the image seen whole at the "
-                    "network's input, so a canvas, optimized on small crops and shrunk to 224 pixels for it, is not "
-                    "comparable there with the others):")]
+                       "this run's</b>") + ". The mean logit is that of the whole image at the network's input "
+                    "size; a canvas, optimized on crops, is not comparable there:")]
     if sweep:
         sweep_named = {(s["method"], s["fourier_weight"], s["rho_power"]): named_by_hash(
             [r for r in sweep["images"] if (r["method"], r["fourier_weight"], r["rho_power"]) ==
@@ -676,13 +654,12 @@ def q2_section(results):
               (lambda c: f"{c['top1']} / {c['top3']} of {c['images']}" if c else "not shown")(
                   sweep_named[(s["method"], s["fourier_weight"], s["rho_power"])])]
              for s in sweep["summary"]],
-            lead_in=f"<b>How β and ρ were chosen</b> (bench/q2_sweep.json, <font name='Mono'>{Q2_BUDGET_COMMAND} "
-                    "--part sweep</font>): the two penalty methods at the default's work on four classes that are "
-                    f"not the report's ({', '.join(dict.fromkeys(r['class_name'] for r in sweep['images']))}), "
-                    "one setting varied at a time about "
-                    "the former β 20, p 3. A setting is kept when its images' mean slope lies within "
-                    f"{sweep['law_tolerance']:g} of −1 (the law the term is there for); of those, the one with "
-                    "the highest mean class logit is chosen; the best few were then named blind:")]
+            lead_in=f"<b>How β and ρ were chosen</b> (<font name='Mono'>{Q2_BUDGET_COMMAND} --part sweep</font>, "
+                    "bench/q2_sweep.json): both penalty methods at the default's work on four classes not in the "
+                    f"report ({', '.join(dict.fromkeys(r['class_name'] for r in sweep['images']))}), one setting "
+                    "varied at a time about β 20, p 3. Kept: settings whose mean slope is within "
+                    f"{sweep['law_tolerance']:g} of −1; chosen: the kept one with the highest mean class logit; "
+                    "the best few were named blind:")]
         chosen = sweep["chosen"].get("1/w term + robustness") or next(iter(sweep["chosen"].values()))
         pixels = sweep["chosen"].get("1/w term")
         sweep_text = (f"For the penalty with transformations the rule chooses β = {chosen['fourier_weight']:g} and "
@@ -693,65 +670,50 @@ def q2_section(results):
                          "others', with a slope further from −1)" if pixels and pixels is not chosen
                          and (pixels["fourier_weight"], pixels["rho_power"]) != (chosen["fourier_weight"],
                                                                                 chosen["rho_power"]) else "")
-                      + ". One setting serves both penalty methods, the first one's: the pixel method's logits "
-                      "differ by less than their spread over classes, and neither its images nor the first one's "
-                      f"differ much in what the VLM named. This run used β = {q2['fourier_weight']:g}, p = {p:g}.")
+                      + ". One setting serves both methods: the pixel method's logits differ by less than their "
+                      f"spread over classes, and the VLM named none of them more often. This run used "
+                      f"β = {q2['fourier_weight']:g}, p = {p:g}.")
     return [
         pdf.heading("3. Natural image statistics: the 1/w law as a penalty and as a constraint (Q2)"),
-        pdf.text("<b>The question.</b> The class logits of the last pre-softmax layer are visualized (each "
-                 f"{objective}) with a regularization from natural-image statistics: the Fourier magnitude of "
-                 "natural images falls off as 1/w. The law can enter the optimization in two ways, and both are "
-                 "built and compared on the same classes and seed."),
-        pdf.text("<b>As a penalty</b> (the assignment's term). Q1's optimization is kept and a term is added. For "
-                 "efficiency it is defined on a reduced-size copy x<sub>s</sub> of the image "
-                 f"({q2['fourier_size']}×{q2['fourier_size']}, box-averaged like the measurement below; mean "
-                 "removed). With F<sub>c</sub> = FFT2(x<sub>s,c</sub>) of each colour channel c (tf.signal.fft2d) "
-                 "and w the radial frequency in cycles per image,"),
+        pdf.text("<b>The question.</b> The class logits (fc8) are visualized (each "
+                 f"{objective}) with a prior from natural-image statistics: their Fourier magnitude falls off as "
+                 "1/w. The law can enter in two ways; both are compared on the same classes and seed."),
+        pdf.text("<b>As a penalty</b> (the assignment's term), added to Q1's objective. It is computed on a "
+                 f"reduced copy x<sub>s</sub> of the image ({q2['fourier_size']}×{q2['fourier_size']}, "
+                 "box-averaged, mean removed); F<sub>c</sub> = FFT2(x<sub>s,c</sub>) per colour channel c "
+                 "(tf.signal.fft2d), w the radial frequency in cycles per image:"),
         pdf.formula(r"R(x) = \beta\ \frac{1}{3}\sum_{c}\ \sum_{w \neq 0} \rho(w)\,\left(\log|F_c(w)| + \log w - "
                     r"\mu_c\right)^2,\qquad \mu_c = \sum_{w\neq 0}\rho(w)\,(\log|F_c(w)| + \log w),"),
-        pdf.text(f"with ρ(w) ∝ w<super>−{p:g}</super> (weights summing to 1; a larger p leans on the low "
-                 f"frequencies) and β = {q2['fourier_weight']:g}, both chosen by a sweep on other classes (below): "
-                 "R is zero exactly when every channel's spectrum is c/w. The term is tried alone, with "
-                 "<i>transformation robustness</i> (Olah et al. 2017: before every step the image is padded, "
-                 "shifted, scaled by 0.9–1.1 and rotated by up to ±10° at random) in a <i>decorrelated colour "
-                 "space</i> (the image is optimized in three channels that a fixed linear map turns into RGB, "
-                 "chosen so that the channels are uncorrelated in photos), and beside lucid's <i>Fourier "
-                 "parameterization</i>, which scales the optimizer's steps by 1/w but lets the magnitudes move."),
-        pdf.text("<b>As a constraint</b> (magnitude-constrained optimization, <i>MaCo</i>, Fel et al. 2023). The "
-                 "image's magnitude spectrum A is fixed and only its phase φ is optimized:"),
+        pdf.text(f"with ρ(w) ∝ w<super>−{p:g}</super> (summing to 1) and β = {q2['fourier_weight']:g}, both "
+                 "chosen by a sweep on other classes (below); R = 0 exactly when every channel's spectrum is c/w. "
+                 "The term is tried on pixels alone, with <i>transformation robustness</i> (Olah et al. 2017: "
+                 "random padding, shifts, scaling by 0.9–1.1 and rotation by ±10° before every step, the image "
+                 "optimized in a <i>decorrelated colour space</i>, three channels uncorrelated in photos that a "
+                 "fixed linear map turns into RGB), and beside lucid's <i>Fourier parameterization</i>, which "
+                 "scales the optimizer's steps by 1/w but lets the magnitudes move."),
+        pdf.text("<b>As a constraint</b> (magnitude-constrained optimization, <i>MaCo</i>, Fel et al. 2023): "
+                 "the magnitude spectrum A is fixed and only the phase φ is optimized,"),
         pdf.formula(r"x = 255\,\sigma\!\left(C\;\mathrm{F}^{-1}\!\left[A(w)\,e^{i\varphi(w)}\right]\right),"
                     r"\qquad \min_{\varphi}\ -\frac{1}{K}\sum_{k=1}^{K} z_{\mathrm{class}}\!\left("
                     r"\mathrm{crop}_k(x) + \mathrm{noise}\right),"),
-        pdf.text("where F<super>−1</super> is the inverse real Fourier transform (tf.signal.irfft2d) of each "
-                 "channel of the decorrelated colour space, C maps those channels to RGB and the sigmoid σ squashes "
-                 "the result into 0–255. On the two columns that a real image's spectrum mirrors onto themselves "
-                 "only the odd part of φ is used, so the image's spectrum is exactly A·e<super>iφ</super> "
-                 "whatever φ is (tested)."),
-        pdf.text("<b>Where A comes from.</b> <i>(a) The 1/w law itself</i>, A<sub>c</sub>(w) = a<sub>c</sub>/w; "
-                 "<i>(b) the mean magnitude spectrum of photos</i>, measured on the project's six photos (images/, "
-                 "free licences): three 256×256 squares along each photo's long side and their mirror images, each "
-                 "multiplied by a Hann window (a photo is not periodic), taken into the same colour space, averaged, "
-                 "and read off at the canvas's frequencies. In both, the level a<sub>c</sub> gives each colour "
-                 "channel the photos' standard deviation."),
-        pdf.text(f"<b>The canvas and its crops.</b> The picture made, the <i>canvas</i>, is {crops['canvas']}×"
-                 f"{crops['canvas']} pixels, larger than what the network sees at once. Every step scores "
-                 f"K = {crops['count']} random square crops of it per class, resized to {crops['resolution']}×"
-                 f"{crops['resolution']} pixels, with noise of {crops['noise']:g} grey levels. The crops' centres "
-                 f"scatter about the middle (standard deviation 15% of the side) and their sides shrink from "
-                 f"{crops['start']:.0%} to {crops['end']:.0%} of the canvas over the run: large crops lay out the "
-                 "object, small ones its parts. The object therefore fills the central half of the canvas, and "
-                 f"that is what {figure_refs} show. Adam moves φ (0.5 rad, cosine decay)."),
-        pdf.text("<b>Measured.</b> <i>Blind naming by a vision-language model (VLM):</i> images were "
-                 "contrast-stretched as shown here, shuffled, renamed and shown to a VLM told only that each depicts "
-                 "one ImageNet class, asked for three guesses; a new VLM session for every set, no set holding two "
-                 "images of one class; a guess counts when it contains the class name or the class name contains "
-                 "it (bench/blind_naming.json, matched to image files by SHA-256). A VLM knows ImageNet's label "
-                 "names as few people do: its count is not a count of people. <i>The sibling judge:</i> "
-                 "EfficientNet-Lite1, never used to optimize but of the same family and training recipe as the "
-                 "bundled network; its recognition (its top-1 class is the intended one) shows that the class is "
-                 "encoded in what the family shares. <i>The spectrum</i> (NumPy): radially averaged magnitude of "
-                 "the box-downsampled 8-bit image and the slope of its log-log fit over radii 2–31."),
-        pdf.table(["method", "steps × views × pixels", "named by the VLM: top-1 / among 3",
+        pdf.text("where F<super>−1</super> is the inverse real FFT (tf.signal.irfft2d) of each decorrelated "
+                 "channel, C maps them to RGB and the sigmoid σ to 0–255; the law then holds whatever the "
+                 "optimizer does. A is either <i>(a) the 1/w law</i>, A<sub>c</sub>(w) = a<sub>c</sub>/w, or "
+                 "<i>(b) the photos' spectrum</i>, the mean magnitude of Hann-windowed 256×256 squares of the "
+                 "project's six photos (the default); a<sub>c</sub> gives each channel the photos' standard "
+                 f"deviation. The image made, the <i>canvas</i>, is {crops['canvas']}×{crops['canvas']} pixels: "
+                 f"every step scores K = {crops['count']} random crops of it per class, resized to "
+                 f"{crops['resolution']}×{crops['resolution']}, with noise of {crops['noise']:g} grey levels, "
+                 f"centred near the middle, their side shrinking from {crops['start']:.0%} to {crops['end']:.0%} "
+                 "of the canvas (large crops lay out the object, small ones its parts). The object therefore "
+                 "fills the canvas's central half, which the figures show. Adam moves φ (0.5 rad, cosine decay)."),
+        pdf.text("<b>Measured.</b> Blind naming by a vision-language model (section 1; bench/blind_naming.json, "
+                 "matched to the image files by SHA-256). The <i>sibling judge</i>: EfficientNet-Lite1, never "
+                 "used to optimize but of the bundled network's family; its top-1 class being the intended one "
+                 "shows that the class is encoded in what the family shares, not that it can be seen. The "
+                 "<i>spectral slope</i> (NumPy): the log-log fit of the radially averaged magnitude of the "
+                 "box-downsampled 8-bit image over radii 2–31."),
+        pdf.table(["method", "steps (pixel-passes)", "named by the VLM: top-1 / among 3",
                    "sibling judge: whole (central half)", "spectral slopes"],
                   [[m + (" (default)" if m == default else ""),
                     f"{by[(classes[0], m)]['steps']} ({work(by[(classes[0], m)])})",
@@ -763,26 +725,23 @@ def q2_section(results):
                      if rate.get(m) is not None else "absent"),
                     span[m]]
                    for m in methods],
-                  lead_in="<b>This run</b> (the main command's budget: the penalty methods take a share of the "
-                          "default's steps, a fraction of its work; the images of "
-                          f"{figure_refs}; the VLM's counts are for these very files"
-                          + ("" if vlm else ", none of which was shown to it") + "):"),
+                  lead_in="<b>This run</b> (the main command's budget: the penalty methods get a fraction of the "
+                          f"default's work; Figures {class_figure}–{magnitude_figure}"
+                          + ("" if vlm else "; none of these files was shown to the VLM") + "):"),
         *fair_table,
-        *[pdf.figure(q2["folder"] / Path(f).with_suffix(".svg"),
-                     f"Figure {n + i}. Q2 ({network_name(q2)}): class visualizations of this run by "
-                     f"{len(methods) - 1} methods (rows), classes "
-                     f"{', '.join(str(rows[[r['class_index'] for r in rows].index(c)]['class_name']) for c in g)}. "
-                     "A canvas is shown by its central half. Under each image the sibling judge's top-1 class "
-                     "with its probability, and its probability of the intended class (above the column), on "
-                     "what is shown. Images are contrast-stretched for display, as the VLM saw them.",
-                     max_height=24 * pdf.cm)  # at its own size: images 3.7 cm, text 6.5 pt
-          for i, (f, g) in enumerate(zip(q2["figures"][:len(groups)], groups))],
-        pdf.figure(q2["folder"] / Path(q2["figures"][-2]).with_suffix(".svg"),
-                   f"Figure {sources_figure}. The two sources of the fixed magnitude on the first "
-                   f"{sum(r['method'] == law for r in rows)} classes, side by side: the 1/w law itself and the "
-                   "photos' mean spectrum (the default); the same seed, crops and steps; central halves.",
-                   max_height=14 * pdf.cm),
-        pdf.figure(q2["folder"] / Path(q2["figures"][-1]).with_suffix(".svg"),
+        pdf.figure(q2["folder"] / Path(q2["figures"][0]).with_suffix(".svg"),
+                   f"Figure {class_figure}. Q2 ({network_name(q2)}): the {len(methods) - 1} methods (rows) on "
+                   f"the first {len(first)} classes of this run. A canvas is shown by its central half. Under each "
+                   "image the sibling judge's top-1 class with its probability, and its probability of the "
+                   "intended class (above the column), on what is shown; contrast-stretched for display, as the "
+                   "VLM saw them.", max_height=24 * pdf.cm),  # at its own size: images 3.7 cm, text 6.5 pt
+        pdf.figure(q2["folder"] / Path(q2["figures"][1]).with_suffix(".svg"),
+                   f"Figure {magnitude_figure}. Q2: the magnitude-constrained method beyond Figure {class_figure}: "
+                   "first row, the 1/w law itself as the fixed magnitude on the same classes as Figure "
+                   f"{class_figure} (compare its last row; same seed, crops and steps); then the default on the "
+                   f"other classes. The other methods' images of those classes are in {q2['folder'].name}/images/ "
+                   "of the result set.", max_height=16 * pdf.cm),
+        pdf.figure(q2["folder"] / Path(q2["figures"][2]).with_suffix(".svg"),
                    f"Figure {spectra_figure}. Radially averaged Fourier magnitude, mean over the classes of each "
                    "method, of a natural photo, and the 1/w line, on log-log axes.", max_height=8.5 * pdf.cm),
         *sweep_table,
@@ -791,12 +750,12 @@ def q2_section(results):
             "<b>Discussion: penalty or constraint.</b> "
             f"With the image-norm prior alone the spectra are flat (slopes {span[baseline]}, like white noise; "
             f"Figure {spectra_figure}). The 1/w term makes the slopes natural ({span['1/w term']}; the photo's is "
-            f"{q2['reference_slope']:+.2f}), but a natural spectrum alone is not a natural picture: the penalty is "
+            f"{q2['reference_slope']:+.2f}), but a natural spectrum is not a natural picture: the penalty is "
             "a price the optimizer may pay wherever the logit gains more. "
             + penalty_verdict(fair, record, default)
-            + " With the magnitude fixed, every frequency carries exactly its fixed energy (measured slopes "
-            f"{span[default]} for the photos' spectrum and {span[law]} for the 1/w law, on the saved 8-bit images "
-            "after the sigmoid), and the optimizer can only decide <i>where</i> things are. "
+            + " With the magnitude fixed, every frequency carries exactly its energy (slopes "
+            f"{span[default]} for the photos' spectrum, {span[law]} for the 1/w law, measured on the saved 8-bit "
+            "images), and the optimizer can only decide <i>where</i> things are. "
             + (f"The VLM named the class in {named(vlm, default)} default canvases at the first guess "
                f"({named(vlm, default, 'top3')} among three)"
                + (f" and {named(centre_named, default)} of their central halves, as the figures show them"
@@ -808,7 +767,8 @@ def q2_section(results):
                "The sibling judge was absent in this run (its weights are not here), so no image was judged. ")
             + "<b>Which source.</b> The photos' spectrum falls off a little faster than 1/w at high frequencies "
             f"(slopes {span[default]} against {span[law]}), so its images carry less fine detail; on the classes "
-            f"both were made for (Figure {sources_figure}) " + sources_compared(q2, rows, default, law))]
+            f"both were made for (Figures {class_figure}–{magnitude_figure}) "
+            + sources_compared(q2, rows, default, law))]
 
 
 def penalty_verdict(fair, record, default):

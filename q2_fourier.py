@@ -94,7 +94,8 @@ def plot_grid(net, cells, columns, stem, row_labels=None):
     Images are contrast-stretched for display; the judge saw them as saved."""
     rows = -(-len(cells) // columns)
     label_space = 0.35 if row_labels else 0.0
-    height = (CELL_INCHES + 0.38) * rows + 0.3
+    titled = sum(any(title for _, title, _ in cells[r * columns:(r + 1) * columns]) for r in range(rows))
+    height = (CELL_INCHES + 0.38) * rows + 0.17 * titled + 0.3
     fig, axes = plt.subplots(rows, columns, squeeze=False, figsize=(label_space + CELL_INCHES * columns, height))
     for ax in axes.flat:
         ax.axis("off")
@@ -129,15 +130,27 @@ def plot_classes(net, classes, images, rows, stem, crops):
     return plot_grid(net, cells, FIGURE_COLUMNS, stem, labels)
 
 
-def plot_sources(net, classes, images, rows, stem, crops):
-    """The two magnitude sources side by side, class by class (FIGURE_COLUMNS images a row)."""
+def plot_magnitudes(net, classes, images, rows, stem, crops):
+    """The magnitude-constrained method beyond plot_classes: its first row the 1/w law as the fixed magnitude on
+    the classes above it in plot_classes (the two sources, column by column), then the default (the photos'
+    spectrum) on the remaining classes, FIGURE_COLUMNS a row."""
     by = {(row["method"], row["class_index"]): row for row in rows}
+    law = [c for c in classes[:FIGURE_COLUMNS] if (LAW, c) in by]
+    rest = classes[FIGURE_COLUMNS:]
+    lines, labels = [], []
+    if law:
+        lines.append([(LAW, c) for c in law])
+        labels.append("1/w law (central half)")
+    for start in range(0, len(rest), FIGURE_COLUMNS):
+        lines.append([(DEFAULT, c) for c in rest[start:start + FIGURE_COLUMNS]])
+        labels.append("photos' spectrum, the default (central half)")
     cells = []
-    for k, index in enumerate(classes):
-        for method, short in ((LAW, "1/w law"), (DEFAULT, "photos' spectrum")):
-            shown_img, lines = shown_part(images[method][k], by[(method, index)], crops)
-            cells.append((shown_img, f"{net.classes[index]}: {short}", lines))
-    return plot_grid(net, cells, FIGURE_COLUMNS, stem)
+    for line in lines:
+        for method, index in line:
+            shown_img, verdict = shown_part(images[method][classes.index(index)], by[(method, index)], crops)
+            cells.append((shown_img, net.classes[index], verdict))
+        cells += [(None, "", [])] * (FIGURE_COLUMNS - len(line))
+    return plot_grid(net, cells, FIGURE_COLUMNS, stem, labels)
 
 
 def plot_spectra(rows, images, reference, stem, size):
@@ -215,18 +228,14 @@ def experiment(net, args, classes, reference, judge, result_set):
                     for name in images if any("centre_recognized" in r for r in rows if r["method"] == name)}
     shown_methods = [m for m in images if m != LAW]
     crops = Crops(args.crops, args.canvas, args.crop_resolution)
-    groups = [list(g) for g in np.array_split(classes, -(-len(classes) // FIGURE_COLUMNS))]
-    figures = [plot_classes(net, group, {m: [images[m][classes.index(c)] for c in group] for m in shown_methods},
-                            [r for r in rows if r["class_index"] in group and r["method"] != LAW],
-                            result_set.path(f"figures/q2_classes_{k + 1}"), crops)
-               for k, group in enumerate(groups)]  # FIGURE_COLUMNS classes at most a figure, the images large enough
-    compared = classes[:COMPARED]
-    figures += [plot_sources(net, compared, {LAW: images[LAW], DEFAULT: images[DEFAULT][:COMPARED]},
-                             [r for r in rows if r["method"] in (LAW, DEFAULT) and r["class_index"] in compared],
-                             result_set.path("figures/q2_sources"), crops),
-                plot_spectra(rows, images, (shown(args.reference), reference), result_set.path("figures/q2_spectra"),
-                             args.fourier_size)]
-    return rows, images, rates, centre_rates, figures, [[int(c) for c in g] for g in groups]
+    first = classes[:FIGURE_COLUMNS]  # every method on these: FIGURE_COLUMNS classes, the images large enough
+    figures = [plot_classes(net, first, {m: images[m][:len(first)] for m in shown_methods},
+                            [r for r in rows if r["class_index"] in first and r["method"] != LAW],
+                            result_set.path("figures/q2_classes"), crops)]
+    figures += [plot_magnitudes(net, classes, images, rows, result_set.path("figures/q2_magnitudes"), crops),
+                plot_spectra(rows, images, (shown(args.reference), reference),
+                             result_set.path("figures/q2_spectra"), args.fourier_size)]
+    return rows, images, rates, centre_rates, figures, [int(c) for c in first]
 
 
 def main():
@@ -272,7 +281,7 @@ def main():
     reference = read_image(args.reference)
     judge = Judge()
     with cli.result_set(p, args, "q2", net) as result_set:
-        rows, images, rates, centre_rates, figures, groups = experiment(net, args, classes, reference, judge,
+        rows, images, rates, centre_rates, figures, first_shown = experiment(net, args, classes, reference, judge,
                                                                         result_set)
         path = result_set.write_results({
             **cli.header(args, net, result_set.final.name), "fourier_weight": args.fourier_weight,
@@ -283,7 +292,7 @@ def main():
                       "start": CROPS.start, "end": CROPS.end, "noise": CROPS.noise},
             "reference_slope": spectral_slope(reference, args.fourier_size), "judge": judge.name,
             "recognition_rate": rates, "centre_recognition_rate": centre_rates, "classes": rows,
-            "figures": [result_set.relative(f) for f in figures], "figure_classes": groups})
+            "figures": [result_set.relative(f) for f in figures], "figure_classes": first_shown})
     for row in rows:
         verdict = (f"judge: {row['judge_top1']:<16} p(class) {row['judge_prob_of_class']:.2f}" if "judge_top1" in row
                    else "judge: absent")

@@ -167,7 +167,7 @@ def fake_results(out):
          "prob": 0.99, "top_class": "ostrich", "spectral_slope": s, "image_file": "y.png", "recognized": r == 1.0,
          "judge_top1": "ostrich" if r else "kite", "judge_prob_of_class": r * 0.9, **(canvas if "magn" in m else {})}
         for m, s, r in zip(methods, (0.02, -1.1, -1.0, -1.0, -1.3, -1.1), (0.0, 0.0, 1.0, 1.0, 0.0, 1.0))]},
-             ["q2_classes_1", "q2_sources", "q2_spectra"])
+             ["q2_classes", "q2_magnitudes", "q2_spectra"])
     fake_set(out, "q3", {"min_prob": 0.98, "step": 0.5, "rung": 10, "restarts": 4, "confirm_steps": 30, "cases": [
         {"image": "images/coffee.jpg", "original_class": "espresso", "original_index": 967, "original_prob": 0.83,
          "target_class": "ostrich", "target_index": 9, "target_prob_before": 1e-6, "final_prob": 0.981,
