@@ -373,16 +373,22 @@ def q1_section(results):
     channel_steps = list(dict.fromkeys(u["steps"] for u in by["robust"] if u.get("position") == "mean"))
     n = 1  # figure numbers: Q1's figures come first in the report
 
-    def maximized_row(label):
-        row = [maximized["L2"][label]["stands_for"], label.split(" ", 1)[1]]
+    def maximized_cells(label):
+        cells = [label.split(" ", 1)[1]]
         for m in ("L2", "Yosinski"):
-            row.append(fmt(maximized[m][label]["achieved"], 2))
+            cells.append(f"{maximized[m][label]['achieved']:.1f}")
             if long:
-                row.append(fmt(long[m][label], 2))
-        return row
+                cells.append(f"{long[m][label]:.1f}")
+        return cells
 
-    step_header = [f"{m}, {s} steps" for m in ("L2", "Yosinski")
+    layers = {}  # AlexNet's layer -> its units: one table row a layer
+    for label in labels:
+        layers.setdefault(maximized["L2"][label]["stands_for"], []).append(label)
+    per_unit = 1 + 2 * (2 if long else 1)
+    step_header = [f"{m}, {s}" for m in ("L2", "Yos.")
                    for s in ([short_steps, converged["steps"]] if long else [short_steps])]
+    widest = max(len(units) for units in layers.values())
+    value_width = (pdf.TEXT_WIDTH - 2.5 * pdf.cm - widest * 2.1 * pdf.cm) / (widest * (per_unit - 1))
     story = [
         pdf.heading("2. Visualizing neurons by input optimization (Q1)"),
         pdf.text("<b>Method.</b> A neuron is one channel of a conv layer at one position of its feature map (by "
@@ -449,11 +455,13 @@ def q1_section(results):
                    f"Figure {n + 1}. Q1 ({name}): the units of the last four layers, as in Figure {n}. "
                    "*In the last row (class units) the robust column is the magnitude-constrained method.",
                    max_height=19 * pdf.cm),
-        pdf.table(["layer", "unit", *step_header], [maximized_row(label) for label in labels],
-                  widths=[2.7 * pdf.cm, 2.3 * pdf.cm] + [(pdf.TEXT_WIDTH - 5.0 * pdf.cm) / len(step_header)] * len(
-                      step_header),
-                  lead_in="<b>Maximized activations of the pixel methods</b>: the neuron at the centre of the "
-                          "feature map (conv) or the class logit, on the saved 8-bit image"
+        pdf.table(["layer"] + ["unit", *step_header] * widest,
+                  [[layer] + [c for label in units for c in maximized_cells(label)]
+                   + [""] * (per_unit * (widest - len(units))) for layer, units in layers.items()],
+                  widths=[2.5 * pdf.cm] + ([2.1 * pdf.cm] + [value_width] * (per_unit - 1)) * widest,
+                  lead_in="<b>Maximized activations of the pixel methods</b> (two units a row; Yos.: Yosinski; "
+                          "headers give the steps): the neuron at the centre of the feature map (conv) or the "
+                          "class logit, on the saved 8-bit image"
                           + (f"; at {short_steps} steps (Figures {n}–{n + 1}) and run to convergence, "
                              f"{converged['steps']} steps ({converged['file']}: python q1_visualize.py "
                              "--record-convergence, for this run's units, methods, seed and weights, checked by "
@@ -505,7 +513,7 @@ def q1_section(results):
                                for m in ("L2", "Yosinski") if m in q1["curves"]) + ")"
                    + (f"; solid: the runs to convergence ({converged['steps']} steps), dashed: the "
                       f"{short_steps}-step runs shown in Figures {n}–{n + 1}" if long else "") + ".",
-                   max_height=8 * pdf.cm),
+                   max_height=6.5 * pdf.cm),
         pdf.text(f"<b>Convergence</b> (Figure {n + 2}). " + (
             "Over the last quarter of the runs to convergence the mean activation changed by " + " and ".join(
                 f"{100 * converged['methods'][m]['rise_last_quarter']:+.1f}% ({m})" for m in long)
@@ -541,7 +549,7 @@ def q1_section(results):
                    f"Figure {n + 4}. Q1 ({name}): the assignment's requirement, neurons driven to a desired "
                    f"target activation (L2 prior, {targets[0]['steps']} steps, one batch); under each image the "
                    "target and the activation measured on the saved 8-bit file. Contrast-stretched by one scale per "
-                   "row; the conv neuron cropped to its receptive field.", max_height=10 * pdf.cm),
+                   "row; the conv neuron cropped to its receptive field.", max_height=8 * pdf.cm),
         pdf.text(f"<b>Target activations</b> (Figure {n + 4}). Each activation measured on the saved file is "
                  f"within {100 * worst:.1f}% of its target (the miss over max(|t|, 1)). The images of one neuron "
                  "do not grow stronger with the target: their mean distance from grey stays between "
@@ -632,6 +640,7 @@ def q2_section(results):
               (f"{fair_named[m]['top1']} / {fair_named[m]['top3']} of {fair_named[m]['images']}"
                if fair_named[m] else "not shown")]
              for m, s in fair["methods"].items()],
+            widths=[4.4 * pdf.cm, 2.6 * pdf.cm, 1.6 * pdf.cm, 2.4 * pdf.cm, 2.6 * pdf.cm, pdf.TEXT_WIDTH - 13.6 * pdf.cm],
             lead_in=f"<b>At equal compute</b> (<font name='Mono'>{Q2_BUDGET_COMMAND}</font>, "
                     f"bench/q2_budget.json): every method at the default's {fair['budget_pixels'] / 1e6:.1f} M "
                     "pixel-passes per class image, the same classes and seed; "
@@ -654,6 +663,8 @@ def q2_section(results):
               (lambda c: f"{c['top1']} / {c['top3']} of {c['images']}" if c else "not shown")(
                   sweep_named[(s["method"], s["fourier_weight"], s["rho_power"])])]
              for s in sweep["summary"]],
+            widths=[4.2 * pdf.cm, 1.2 * pdf.cm, 2.4 * pdf.cm, 1.9 * pdf.cm, 1.9 * pdf.cm, 2.2 * pdf.cm,
+                    pdf.TEXT_WIDTH - 13.8 * pdf.cm],
             lead_in=f"<b>How β and ρ were chosen</b> (<font name='Mono'>{Q2_BUDGET_COMMAND} --part sweep</font>, "
                     "bench/q2_sweep.json): both penalty methods at the default's work on four classes not in the "
                     f"report ({', '.join(dict.fromkeys(r['class_name'] for r in sweep['images']))}), one setting "
@@ -725,25 +736,11 @@ def q2_section(results):
                      if rate.get(m) is not None else "absent"),
                     span[m]]
                    for m in methods],
+                  widths=[4.4 * pdf.cm, 2.4 * pdf.cm, 3.6 * pdf.cm, 3.2 * pdf.cm, pdf.TEXT_WIDTH - 13.6 * pdf.cm],
                   lead_in="<b>This run</b> (the main command's budget: the penalty methods get a fraction of the "
                           f"default's work; Figures {class_figure}–{magnitude_figure}"
                           + ("" if vlm else "; none of these files was shown to the VLM") + "):"),
         *fair_table,
-        pdf.figure(q2["folder"] / Path(q2["figures"][0]).with_suffix(".svg"),
-                   f"Figure {class_figure}. Q2 ({network_name(q2)}): the {len(methods) - 1} methods (rows) on "
-                   f"the first {len(first)} classes of this run. A canvas is shown by its central half. Under each "
-                   "image the sibling judge's top-1 class with its probability, and its probability of the "
-                   "intended class (above the column), on what is shown; contrast-stretched for display, as the "
-                   "VLM saw them.", max_height=24 * pdf.cm),  # at its own size: images 3.7 cm, text 6.5 pt
-        pdf.figure(q2["folder"] / Path(q2["figures"][1]).with_suffix(".svg"),
-                   f"Figure {magnitude_figure}. Q2: the magnitude-constrained method beyond Figure {class_figure}: "
-                   "first row, the 1/w law itself as the fixed magnitude on the same classes as Figure "
-                   f"{class_figure} (compare its last row; same seed, crops and steps); then the default on the "
-                   f"other classes. The other methods' images of those classes are in {q2['folder'].name}/images/ "
-                   "of the result set.", max_height=16 * pdf.cm),
-        pdf.figure(q2["folder"] / Path(q2["figures"][2]).with_suffix(".svg"),
-                   f"Figure {spectra_figure}. Radially averaged Fourier magnitude, mean over the classes of each "
-                   "method, of a natural photo, and the 1/w line, on log-log axes.", max_height=8.5 * pdf.cm),
         *sweep_table,
         *([pdf.text(sweep_text)] if sweep_text else []),
         pdf.text(
@@ -768,7 +765,22 @@ def q2_section(results):
             + "<b>Which source.</b> The photos' spectrum falls off a little faster than 1/w at high frequencies "
             f"(slopes {span[default]} against {span[law]}), so its images carry less fine detail; on the classes "
             f"both were made for (Figures {class_figure}–{magnitude_figure}) "
-            + sources_compared(q2, rows, default, law))]
+            + sources_compared(q2, rows, default, law)),
+        pdf.figure(q2["folder"] / Path(q2["figures"][0]).with_suffix(".svg"),
+                   f"Figure {class_figure}. Q2 ({network_name(q2)}): the {len(methods) - 1} methods (rows) on "
+                   f"the first {len(first)} classes of this run. A canvas is shown by its central half. Under each "
+                   "image the sibling judge's top-1 class with its probability, and its probability of the "
+                   "intended class (above the column), on what is shown; contrast-stretched for display, as the "
+                   "VLM saw them.", max_height=24 * pdf.cm),  # at its own size: images 3.7 cm, text 6.5 pt
+        pdf.figure(q2["folder"] / Path(q2["figures"][1]).with_suffix(".svg"),
+                   f"Figure {magnitude_figure}. Q2: the magnitude-constrained method beyond Figure {class_figure}: "
+                   "first row, the 1/w law itself as the fixed magnitude on the same classes as Figure "
+                   f"{class_figure} (compare its last row; same seed, crops and steps); then the default on the "
+                   f"other classes. The other methods' images of those classes are in {q2['folder'].name}/images/ "
+                   "of the result set.", max_height=16 * pdf.cm),
+        pdf.figure(q2["folder"] / Path(q2["figures"][2]).with_suffix(".svg"),
+                   f"Figure {spectra_figure}. Radially averaged Fourier magnitude, mean over the classes of each "
+                   "method, of a natural photo, and the 1/w line, on log-log axes.", max_height=8.5 * pdf.cm)]
 
 
 def penalty_verdict(fair, record, default):
