@@ -37,8 +37,8 @@ NORMS = {"linf": "smallest L∞", "l2": "smallest L2"}
 # ---------------------------------------------------------------------------------------------
 # The experiment
 # ---------------------------------------------------------------------------------------------
-FONT = 7  # points at print size: the report places this figure at the text width (17 cm) and, as it fits a
-#  page at 60% of its height, does not shrink it
+FONT = 7  # points at print size: the report places this figure (about 60% of a page) at the text width, 17 cm,
+#  a little under its saved width, and never shrinks it so far that text prints under 6 pt
 CROP = 32  # side of the zoomed crop, in pixels
 SIDE, GAP, LINE = 1.14, 0.06, 0.16  # inches at print size: an image (2.9 cm), the gap between panels, a text line
 WIDTH = 6.69  # the report's text width, in inches
