@@ -37,56 +37,79 @@ NORMS = {"linf": "smallest L∞", "l2": "smallest L2"}
 # ---------------------------------------------------------------------------------------------
 # The experiment
 # ---------------------------------------------------------------------------------------------
-FONT = 9  # points at print size: the report places this figure at the text width (17 cm), shrunk to no less
-#  than 0.7 of it to fit a page, so no text ends below 6 pt
+FONT = 7  # points at print size: the report places this figure (about 60% of a page) at the text width, 17 cm,
+#  a little under its saved width, and never shrinks it so far that text prints under 6 pt
 CROP = 32  # side of the zoomed crop, in pixels
+SIDE, GAP, LINE = 1.14, 0.06, 0.16  # inches at print size: an image (2.9 cm), the gap between panels, a text line
+WIDTH = 6.69  # the report's text width, in inches
 
 
 def top5_bars(ax, net, prob, highlight):
     """The five most probable classes as bars, each named with its p above it (target in red)."""
     top = prob.argsort()[::-1][:5]
     for y, i in enumerate(top):
-        ax.barh(-y, prob[i], height=0.35, color="tab:red" if i == highlight else "tab:blue")
-        ax.text(0, -y + 0.22, f"{net.classes[i]} {prob[i]:.3f}", fontsize=FONT, va="bottom")
+        ax.barh(-y, prob[i], height=0.3, color="tab:red" if i == highlight else "tab:blue")
+        ax.text(0, -y + 0.17, f"{net.classes[i]} {prob[i]:.3f}", fontsize=FONT, va="bottom")
     ax.set_xlim(0, 1)
-    ax.set_ylim(-4.3, 0.95)
+    ax.set_ylim(-4.2, 0.9)
     ax.axis("off")
+
+
+def fitted(fig, text, width_in):
+    """`text`, its part before " → " shortened with "…" until it is at most `width_in` inches wide in bold."""
+    renderer = fig.canvas.get_renderer()
+    label = fig.text(0, 0, text, fontsize=FONT, weight="bold")
+    head, tail = text.split(" → ", 1) if " → " in text else (text, "")
+    while label.get_window_extent(renderer).width / fig.dpi > width_in and len(head) > 4:
+        head = head[:-2] + "…"
+        label.set_text(f"{head} → {tail}" if tail else head)
+    label.remove()
+    return label.get_text()
 
 
 def plot_cases(net, cases, stem):
     """Per case (photo and norm) a row: the original, the fooled image, their difference amplified so that the
     largest change is black or white, a crop of that difference enlarged pixel for pixel, and the top-5 classes
-    of the fooled image; a line above the row says what was changed and by how much."""
+    of the fooled image; a line above the row names the case and the amplification."""
     rows = len(cases)
-    fig, axes = plt.subplots(rows, 5, figsize=(6.69, 1.85 * rows + 0.5), squeeze=False,  # 6.69 in: the text width
-                             gridspec_kw={"width_ratios": [1, 1, 1, 1, 1.15], "wspace": 0.06, "hspace": 0.42,
-                                          "left": 0.005, "right": 0.995, "top": 1 - 0.75 / (1.85 * rows + 0.5),
-                                          "bottom": 0.01})
+    height = 2 * LINE + rows * (LINE + SIDE + GAP)
+    fig = plt.figure(figsize=(WIDTH, height))
     size = cases[0][0].shape[0]
     corner = (size - CROP) // 2
-    for row, case in zip(axes, cases):
+    zoom = size // CROP  # each pixel of the crop becomes zoom×zoom pixels: no interpolation can blur it
+    x = [i * (SIDE + GAP) for i in range(5)]  # left edges of the columns, in inches
+    bars = WIDTH - x[4]
+
+    def at(x_in, y_in):  # inches from the top left -> figure fraction
+        return x_in / WIDTH, 1 - y_in / height
+
+    fig.text(*at(WIDTH / 2, 0), f"Q3: fooling — {network_label(net)}", fontsize=FONT, ha="center", va="top")
+    for col, title in enumerate(("original", "fooled (8-bit file)", "change, amplified", f"red box, enlarged ×{zoom}",
+                                 "fooled: top 5 classes")):
+        fig.text(*at(x[col] + (SIDE / 2 if col < 4 else 0), 2 * LINE - 0.02), title, fontsize=FONT,
+                 ha="center" if col < 4 else "left", va="bottom", style="italic")
+    for r, case in enumerate(cases):
         original, fooled, before, after, info = case
+        top = 2 * LINE + r * (LINE + SIDE + GAP) + LINE  # the images' top edge, in inches
         gain = 127.5 / max(info["linf"], 1)
         amplified = np.clip(0.5 + gain * (fooled.astype(np.float64) - original) / 255.0, 0, 1)
-        zoom = size // CROP  # each pixel of the crop becomes zoom×zoom pixels: no interpolation can blur it
         crop = np.repeat(np.repeat(amplified[corner:corner + CROP, corner:corner + CROP], zoom, 0), zoom, 1)
-        for ax, image, title in ((row[0], original, "original"), (row[1], fooled, "fooled (file)"),
-                                 (row[2], amplified, f"change ×{gain:.0f}"),
-                                 (row[3], crop, f"red box, ×{zoom}")):
+        for col, image in enumerate((original, fooled, amplified, crop)):
+            ax = fig.add_axes([*at(x[col], top + SIDE), SIDE / WIDTH, SIDE / height])
             ax.imshow(image, interpolation="none")  # embedded as it is: a vector file would resample it at 72 dpi
-            ax.set_title(title, fontsize=FONT, pad=2)
             ax.set_xticks([])
             ax.set_yticks([])
-        row[2].add_patch(plt.Rectangle((corner - 0.5, corner - 0.5), CROP, CROP, fill=False, edgecolor="red",
-                                       lw=1.8))
-        top5_bars(row[4], net, after, info["target_index"])
-        box = row[0].get_position()
-        fig.text(box.x0, box.y1 + 0.3 * box.height,
-                 f"{Path(info['image']).name}: {info['original_class']} {info['original_prob']:.2f} → "
-                 f"{info['target_class']} {info['final_prob']:.3f}, {NORMS[info['norm']]}: L∞ {info['linf']:.0f}, "
-                 f"L2 {info['l2']:.0f}, PSNR {info['psnr']:.1f} dB", fontsize=FONT, weight="bold")
-    fig.text(0.5, 1 - 0.08 / fig.get_figheight(), f"Q3: fooling — {network_label(net)}", fontsize=FONT,
-             ha="center", va="top")
+            if col == 2:
+                ax.add_patch(plt.Rectangle((corner - 0.5, corner - 0.5), CROP, CROP, fill=False, edgecolor="red",
+                                           lw=1.5))
+        top5_bars(fig.add_axes([*at(x[4], top + SIDE), bars / WIDTH, SIDE / height]), net, after,
+                  info["target_index"])
+        heading = f"{Path(info['image']).name} → {info['target_class']}, {NORMS[info['norm']]}"
+        for x_in, text, style in ((x[0], fitted(fig, heading, 2 * SIDE + GAP), {"weight": "bold"}),
+                                  (x[2] + SIDE / 2, f"change ×{gain:.0f}", {"ha": "center"}),
+                                  (x[4], fitted(fig, f"before: {info['original_class']} {info['original_prob']:.2f}",
+                                                bars), {})):
+            fig.text(*at(x_in, top - 0.03), text, fontsize=FONT, va="bottom", **style)
     return save_figure(fig, stem)
 
 
