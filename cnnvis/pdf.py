@@ -89,7 +89,7 @@ renderPDF._PDFRenderer.drawImage = _draw_image_object
 
 TEXT_WIDTH = A4[0] - 4 * cm
 STYLES = {
-    "body": ParagraphStyle("body", fontName="Sans", fontSize=9.5, leading=12.5, spaceAfter=5),
+    "body": ParagraphStyle("body", fontName="Sans", fontSize=9, leading=12, spaceAfter=4),
     "small": ParagraphStyle("small", fontName="Sans", fontSize=8, leading=10.5, spaceAfter=3),
     "caption": ParagraphStyle("caption", fontName="Sans-Oblique", fontSize=8, leading=10.5, spaceAfter=10,
                               spaceBefore=2),
