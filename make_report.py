@@ -1236,91 +1236,75 @@ def theory_section():
     f = pdf.formula
     return [
         pdf.heading("6. Theoretical questions"),
-        pdf.heading("1.1 Receptive field (support) of a neuron in the last layer", 2),
-        pdf.text("Convolving filters of supports k<sub>1</sub> and k<sub>2</sub> gives support "
-                 "k<sub>1</sub> + k<sub>2</sub> − 1, since (I∗f<sub>1</sub>)∗f<sub>2</sub> = I∗(f<sub>1</sub>∗f<sub>2"
-                 "</sub>). A stride s in a layer is the same as inserting s − 1 zeros between the weights of every "
-                 "later filter, so a later k-tap filter spans (k − 1)s + 1 input pixels. Hence, for layers "
-                 "l = 1…L with kernel k<sub>l</sub> and stride s<sub>l</sub>:"),
+        pdf.heading("1.1 Receptive field (support) of a last-layer neuron", 2),
+        pdf.text("Since (I∗f<sub>1</sub>)∗f<sub>2</sub> = I∗(f<sub>1</sub>∗f<sub>2</sub>), stacked filters of "
+                 "supports k<sub>1</sub>, k<sub>2</sub> act as one of support k<sub>1</sub> + k<sub>2</sub> − 1; a "
+                 "stride s inserts s − 1 zeros between the taps of every later filter, which then spans (k − 1)s + 1 "
+                 "pixels. For kernels k<sub>l</sub> and strides s<sub>l</sub>, l = 1…L:"),
         f(r"r_L = 1 + \sum_{l=1}^{L} (k_l - 1)\prod_{i=1}^{l-1} s_i"),
         pdf.table(["network", "computation", "receptive field"], [
             ["(i) conv1 7×7", "1 + 6", "<b>7×7</b>"],
             ["(ii) three 3×3 convs", "1 + 2 + 2 + 2", "<b>7×7</b>"],
             ["(iii) 5×5, then 3×3", "1 + 4 + 2", "<b>7×7</b>"],
             ["(iv) 5×5 stride 2, then 3×3", "1 + 4 + 2·2", "<b>9×9</b>"]],
-            widths=[5 * pdf.cm, 5 * pdf.cm, 4 * pdf.cm]),
-        pdf.heading("1.2 Filter weights and multiplications, cases (i) and (iii)", 2),
-        pdf.text("Assumptions: stride 1, 'same' padding so every layer has N×N pixels, C<sub>in</sub> input "
-                 "channels, C channels in every later layer, biases not counted (they add one weight per output "
-                 "channel and no multiplication). One multiplication per weight per output pixel."),
+            widths=[5 * pdf.cm, 4 * pdf.cm, 3 * pdf.cm]),
+        pdf.heading("1.2 Filter weights and multiplications in (i) and (iii)", 2),
         pdf.table(["", "(i) one 7×7 layer", "(iii) 5×5 then 3×3"], [
-            ["filter weights", "49·C<sub>in</sub>·C", "25·C<sub>in</sub>·C + 9·C·C"],
-            ["… single channel (C<sub>in</sub> = C = 1)", "49", "25 + 9 = 34"],
-            ["multiplications per output pixel, intermediate layer computed once for the image and reused",
+            ["filter weights", "49·C<sub>in</sub>·C (49)", "25·C<sub>in</sub>·C + 9·C² (34)"],
+            ["multiplications per output pixel, intermediate layer shared",
              "49·C<sub>in</sub>·C (49)", "25·C<sub>in</sub>·C + 9·C² (34)"],
-            ["multiplications for one output pixel computed alone (its 3×3 intermediate values recomputed)",
+            ["… one output pixel alone (3×3 intermediate values recomputed)",
              "49·C<sub>in</sub>·C (49)", "9·25·C<sub>in</sub>·C + 9·C² (234)"],
-            ["whole N×N image", "49·N²·C<sub>in</sub>·C", "(25·C<sub>in</sub>·C + 9·C²)·N²"]],
-            widths=[7.6 * pdf.cm, 4.2 * pdf.cm, 5.2 * pdf.cm]),
-        pdf.text("So for the same 7×7 support the two-layer network needs about 31% fewer weights, and as many "
-                 "fewer multiplications when its intermediate layer is computed once for the whole image (34 vs 49 "
-                 "per output pixel with one channel; an output pixel computed alone costs 234), and with a "
-                 "nonlinearity between the layers it is also more expressive per weight. Without a nonlinearity it can express only those 7×7 filters "
-                 "that factor as a 5×5 filter convolved with a 3×3 one."),
+            ["… the whole N×N image", "49·N²·C<sub>in</sub>·C", "(25·C<sub>in</sub>·C + 9·C²)·N²"]],
+            widths=[9 * pdf.cm, 3 * pdf.cm, 5 * pdf.cm],
+            lead_in="Assume stride 1, 'same' padding (N×N pixels per layer), C<sub>in</sub> input and C later "
+                    "channels, no biases; one multiplication per weight per output pixel. In brackets: "
+                    "C<sub>in</sub> = C = 1."),
+        pdf.text("(iii) thus has the same 7×7 support with about 31% fewer weights, and as many fewer "
+                 "multiplications when its intermediate layer is computed once; with a nonlinearity between the "
+                 "layers it is also more expressive (without one, only 7×7 filters that factor as 5×5 ∗ 3×3)."),
         pdf.heading("1.3 How the support grows with the stride", 2),
-        pdf.text("From the formula above, each layer adds (k<sub>l</sub> − 1) times the product of all earlier "
-                 "strides: a stride multiplies the growth contributed by every later layer. Without strides the "
-                 "support grows linearly with depth, r<sub>L</sub> = 1 + L(k − 1); with stride s in every layer it "
-                 "grows geometrically:"),
+        pdf.text("Each layer adds (k<sub>l</sub> − 1) times the product of all earlier strides, so a stride "
+                 "multiplies the growth from every later layer: linear in depth without strides, r<sub>L</sub> = "
+                 "1 + L(k − 1), geometric with stride s in every layer:"),
         f(r"r_L = 1 + (k-1)\,\frac{s^L - 1}{s - 1},\qquad \mathrm{e.g.}\ k=3,\ s=2:\ r_L = 2^{L+1} - 1"),
-        pdf.text("In (iv) the stride 2 of the first layer doubles the contribution of the 3×3 layer from 2 to "
-                 "4 pixels, giving 9 instead of 7. (The stride of the last layer itself does not change the support "
-                 "of one neuron; it sets the spacing between neighbouring neurons' supports.)"),
-        pdf.heading("2. Any shallow network as a deep network with O(n) neurons, for any signs of α<sub>j</sub>", 2),
+        pdf.text("In (iv) the stride 2 doubles the 3×3 layer's contribution (2 → 4): 9, not 7. The last layer's "
+                 "own stride sets only the spacing of its neurons."),
+        pdf.heading("2. Deep versus shallow: O(n) neurons for any signs of α<sub>j</sub>", 2),
         pdf.text("Let the shallow ReLU network be"),
         f(r"f(x) = \sum_{j=1}^{n} \alpha_j\,\sigma(w_j^\top x + b_j),\qquad \sigma(z) = \max(z, 0),\quad "
           r"x \in \mathbb{R}^d."),
-        pdf.text("The construction from class carries a running sum of the terms α<sub>j</sub>h<sub>j</sub> from layer "
-                 "to layer; a ReLU passes it on unchanged only while it is non-negative, which α<sub>j</sub> &gt; 0 "
-                 "guaranteed. Without that assumption, split the sum by sign into two accumulators P and N that can "
-                 "never be negative, and carry the input from layer to layer as its positive and negative parts, "
-                 "x = σ(x) − σ(−x), which a ReLU passes on unchanged. With α<super>+</super> = max(α, 0) and "
-                 "α<super>−</super> = max(−α, 0), the deep network has n hidden layers ℓ = 1…n of 2d + 3 neurons "
-                 "each: u<sub>ℓ</sub> (d neurons), v<sub>ℓ</sub> (d), h<sub>ℓ</sub>, P<sub>ℓ</sub> and "
-                 "N<sub>ℓ</sub>. Every neuron reads only the layer below it. <b>Layer 1</b> reads the input x:"),
+        pdf.text("In class, ReLUs passed on the running sum of α<sub>j</sub>h<sub>j</sub>, which needs it "
+                 "non-negative: hence α<sub>j</sub> &gt; 0. Instead keep two never-negative accumulators, P "
+                 "(positive terms) and N (negative terms), and carry the input as x = σ(x) − σ(−x). With "
+                 "α<super>±</super> = max(±α,&nbsp;0), the deep network has n hidden layers "
+                 "ℓ = 1…n of 2d + 3 neurons (u<sub>ℓ</sub>, v<sub>ℓ</sub> ∈ ℝ<super>d</super>, h<sub>ℓ</sub>, "
+                 "P<sub>ℓ</sub>, N<sub>ℓ</sub>), each reading only the layer below. <b>Layer 1</b> reads the "
+                 "input x:"),
         f(r"u_1 = \sigma(x),\quad v_1 = \sigma(-x),\quad h_1 = \sigma(w_1^\top x + b_1),\quad "
           r"P_1 = N_1 = 0."),
-        pdf.text("<b>Layer ℓ = 2…n</b> reads layer ℓ − 1 only:"),
+        pdf.text("<b>Layer ℓ = 2…n</b> reads layer ℓ − 1:"),
         f(r"u_\ell = \sigma(u_{\ell-1}),\quad v_\ell = \sigma(v_{\ell-1}),\quad "
           r"h_\ell = \sigma\left(w_\ell^\top (u_{\ell-1} - v_{\ell-1}) + b_\ell\right),"),
         f(r"P_\ell = \sigma\left(P_{\ell-1} + \alpha_{\ell-1}^{+}\,h_{\ell-1}\right),\qquad "
           r"N_\ell = \sigma\left(N_{\ell-1} + \alpha_{\ell-1}^{-}\,h_{\ell-1}\right)."),
-        pdf.text("By induction on ℓ: u<sub>ℓ</sub> = σ(x) and v<sub>ℓ</sub> = σ(−x), since σ is the identity on "
-                 "non-negative values, so u<sub>ℓ−1</sub> − v<sub>ℓ−1</sub> = x and h<sub>ℓ</sub> = "
-                 "σ(w<sub>ℓ</sub><super>⊤</super>x + b<sub>ℓ</sub>) is exactly the shallow network's ℓ-th hidden "
-                 "unit; and every argument of σ in P<sub>ℓ</sub>, N<sub>ℓ</sub> is a sum of non-negative terms, so "
-                 "P<sub>ℓ</sub> = Σ<sub>j&lt;ℓ</sub> α<sub>j</sub><super>+</super>h<sub>j</sub> and N<sub>ℓ</sub> = "
-                 "Σ<sub>j&lt;ℓ</sub> α<sub>j</sub><super>−</super>h<sub>j</sub> exactly. A linear output neuron "
-                 "reading layer n gives"),
+        pdf.text("As σ is the identity on non-negative values, by induction u<sub>ℓ</sub> = σ(x), v<sub>ℓ</sub> "
+                 "= σ(−x), so u<sub>ℓ−1</sub> − v<sub>ℓ−1</sub> = x and h<sub>ℓ</sub> = "
+                 "σ(w<sub>ℓ</sub><super>⊤</super>x + b<sub>ℓ</sub>) is the ℓ-th hidden unit, and P<sub>ℓ</sub> = "
+                 "Σ<sub>j&lt;ℓ</sub> α<sub>j</sub><super>+</super>h<sub>j</sub>, N<sub>ℓ</sub> = "
+                 "Σ<sub>j&lt;ℓ</sub> α<sub>j</sub><super>−</super>h<sub>j</sub>. A linear output neuron on layer n "
+                 "gives"),
         f(r"f(x) = \left(P_n + \alpha_n^{+} h_n\right) - \left(N_n + \alpha_n^{-} h_n\right) "
           r"= \sum_{j=1}^{n} (\alpha_j^{+} - \alpha_j^{-})\,h_j = \sum_{j=1}^{n}\alpha_j\,h_j."),
-        pdf.text("The deep network has n layers of 2d + 3 neurons plus the output, (2d + 3)n + 1 = O(n) neurons "
-                 "for a fixed input dimension d (O(nd) in general), with no assumption on the signs of "
-                 "α<sub>j</sub> and no bound on the input. (A constant offset B ≥ Σ|α<sub>j</sub>|·max h<sub>j</sub> "
-                 "would also keep a single accumulator positive, but only on a bounded input domain; the "
-                 "two-accumulator construction needs no such bound.)"),
-        pdf.heading("3. Training complexity: a fixed number of operations vs. NP-completeness", 2),
-        pdf.text("No contradiction. The NP-completeness result (e.g. Blum and Rivest: deciding whether a small "
-                 "network has weights that fit a training set exactly) is about finding the <i>global</i> "
-                 "optimum, or deciding that one with zero error exists. Gradient descent stops wherever the "
-                 "gradient vanishes: a local minimum, a saddle point or a plateau. Reaching such a point in a fixed "
-                 "number of operations does not solve the decision problem, because the point need not be a "
-                 "global minimum and gradient descent gives no certificate that it is; from a bad initialization it "
-                 "can stop at a poor point while a perfect fit exists. A contradiction (and P = NP) would follow "
-                 "only if the fixed, polynomial number of operations were guaranteed to reach a global minimum "
-                 "from every initialization on every instance, or if trying polynomially many initializations "
-                 "sufficed; neither is implied. Fast convergence to stationary points and hardness of global "
-                 "optimization coexist."),
+        pdf.text("That is (2d + 3)n + 1 = O(n) neurons for a fixed input dimension d (O(nd) in general), for any "
+                 "signs of α<sub>j</sub> and any input."),
+        pdf.heading("3. Training complexity vs. NP-completeness", 2),
+        pdf.text("No contradiction. NP-completeness (e.g. Blum and Rivest: does a small network have weights that "
+                 "fit a training set exactly?) concerns the <i>global</i> optimum. Gradient descent stops wherever "
+                 "the gradient vanishes (a local minimum, a saddle point, a plateau) and certifies nothing about "
+                 "global optimality: from a bad initialization it can stop at a poor point while a perfect fit "
+                 "exists. A contradiction (P = NP) would follow only if the fixed, polynomial number of operations "
+                 "were guaranteed to reach a global minimum on every instance."),
     ]
 
 
