@@ -1086,8 +1086,8 @@ def unsure_maps(maps):
     unsure = sorted({Path(m["image"]).name for m in maps if m["base_prob"] < 0.5})
     if not unsure:
         return ""
-    return (f"Where the class starts below p = 0.5 ({', '.join(unsure)}), it shares the probability with similar "
-            "classes, and an occlusion often only moves probability between them, so the map is flatter. ")
+    return (f"Where the class starts below p = 0.5 ({', '.join(unsure)}), an occlusion often only moves probability "
+            "between similar classes, so the map is flatter. ")
 
 
 def against_grad_cam(faith, method):
@@ -1127,41 +1127,42 @@ def faithfulness_sentences(faith):
         parts.append(f"{m}: " + ", ".join(said))
     summary = ("; ".join(beyond) + ", beyond the spread over the photos; every other difference is within it"
                if beyond else "no occlusion map differs from Grad-CAM by more than the spread over the photos")
-    return (f"{summary} (each map's area minus Grad-CAM's on the same photo, mean ± standard deviation over the {n} "
-            "photos; deletion: negative is better, insertion: positive is better; a difference no larger than its "
-            "standard deviation is within the spread, not a win) — " + "; ".join(parts) + ". ")
+    return (f"{summary}. Each map's area minus Grad-CAM's on the same photo, mean ± sd over the {n} photos (a "
+            "difference no larger than its sd is within the spread, not a win): " + "; ".join(parts) + ". ")
 
 
-def lowest_blocks(maps):
-    """The discussion's sentence on where each photo's lowest-probability block of the largest size lies, with
-    the photos where no block lowers the probability by even a quarter named as exceptions."""
+def block_sizes(maps):
+    """The discussion's sentences on the largest block: the photos where no block of it lowers the probability by
+    even a quarter, and on how many photos it lowers the probability further than the smaller blocks."""
     block = max(m["block"] for m in maps)
     largest = [m for m in maps if m["block"] == block]
-    where = "; ".join(
-        f"{Path(m['image']).name}: from {fmt(m['base_prob'])} to {fmt(m['min_prob'])}, the block over rows "
-        f"{m['min_at'][0]}–{m['min_at'][0] + block} and columns {m['min_at'][1]}–{m['min_at'][1] + block}"
-        for m in largest)
     weak = [Path(m["image"]).name for m in largest if m["base_prob"] - m["min_prob"] < 0.25 * m["base_prob"]]
     deeper = sum(m["min_prob"] < min(x["min_prob"] for x in maps if x["image"] == m["image"] and x["block"] < block)
                  for m in largest) if any(x["block"] < block for x in maps) else None
-    return (f"With the {block}-pixel block the lowest probability of each photo is (pixels of the network's "
-            "input) " + where + ". Whether that block is on the object is for the figure to show, "
-            "not these numbers: it can cover the object, part of it, or something beside it that goes with the "
-            "class"
-            + (f"; and on {', '.join(weak)} no {block}-pixel block lowers the probability by even a quarter, so "
-               "that map says little about where the evidence lies (perhaps no single block hides enough of it)"
-               if weak else "")
-            + ". " + (f"The {block}-pixel block lowers the probability further than the smaller one on {deeper} of "
-                      f"{len(largest)} photos; larger blocks give stronger, smoother drops but blur the location, "
-                      "smaller blocks localize better but hide too little of a large object to matter. "
-                      if deeper is not None else ""))
+    return ((f"On {', '.join(weak)} no {block}-pixel block lowers p by even a quarter, so that map says little about "
+             "where the evidence lies. " if weak else "")
+            + (f"The {block}-pixel block lowers p further than the smaller one on {deeper} of {len(largest)} photos: "
+               "a larger block hides more of the evidence but blurs where it lies. " if deeper is not None else ""))
 
 
-def q4_section(results):
-    q4 = results["q4"]
-    maps, faith = q4["maps"], q4["faithfulness"]
-    n = len(results["q1"]["figures"]) + len(results["q2"]["figures"]) + 2
-    methods = list(faith["mean"])
+def occlusion_table(maps):
+    """One row per photo: its class and unoccluded p, and per block size and stride the map's lowest p and where."""
+    sizes = list(dict.fromkeys((m["block"], m["stride"], m["cells"]) for m in maps))
+    lowest = {(m["image"], m["block"], m["stride"], m["cells"]): m for m in maps}
+    photos = list(dict.fromkeys(m["image"] for m in maps))
+    first = {m["image"]: m for m in reversed(maps)}
+    rows = [[Path(i).name, first[i]["class_name"], fmt(first[i]["base_prob"])]
+            + [f"{fmt(lowest[(i, *s)]['min_prob'])} at ({lowest[(i, *s)]['min_at'][0]}, "
+               f"{lowest[(i, *s)]['min_at'][1]})" if (i, *s) in lowest else "—" for s in sizes] for i in photos]
+    fixed = [2.9 * pdf.cm, 2.3 * pdf.cm, 2.4 * pdf.cm]
+    return pdf.table(["image", "class", "p unoccluded"]
+                     + [f"block {b}, stride {s} ({c}×{c} cells): lowest p at (row, col)"
+                        for b, s, c in sizes], rows,
+                     widths=fixed + [(pdf.TEXT_WIDTH - sum(fixed)) / len(sizes)] * len(sizes))
+
+
+def faithfulness_table(faith):
+    """Deletion and insertion areas: one row per map and measure, one column per photo, then mean ± sd."""
     images = list(dict.fromkeys(r["image"] for r in faith["per_image"]))
     score = {(r["image"], r["method"]): r for r in faith["per_image"]}
 
@@ -1169,67 +1170,62 @@ def q4_section(results):
         values = [score[(i, m)][measure] for i in images]
         return f"{np.mean(values):.3f}" + (f" ± {np.std(values, ddof=1):.3f}" if len(values) > 1 else "")
 
+    rows = [[m if measure == "deletion" else "", measure]
+            + [fmt(score[(i, m)][measure]) for i in images] + [spread(m, measure)]
+            for m in faith["mean"] for measure in ("deletion", "insertion")]
+    fixed = [3.7 * pdf.cm, 1.9 * pdf.cm, 2.5 * pdf.cm]
+    return pdf.table(["map", "area"] + [Path(i).stem for i in images]
+                     + ["mean ± sd" if len(images) > 1 else "mean"], rows,
+                     widths=fixed[:2] + [(pdf.TEXT_WIDTH - sum(fixed)) / len(images)] * len(images) + fixed[2:])
+
+
+def q4_section(results):
+    q4 = results["q4"]
+    maps, faith = q4["maps"], q4["faithfulness"]
+    n = len(results["q1"]["figures"]) + len(results["q2"]["figures"]) + 2
+    images = list(dict.fromkeys(r["image"] for r in faith["per_image"]))
+    fill = maps[0]["fill_meaning"]
     random = faith["mean"].get("random")
     return [
         pdf.heading("5. Classification heat map by occlusion (Q4)"),
-        pdf.text("<b>Method.</b> For an image whose top class is known and visually obvious, an occlusion block "
-                 "of B×B pixels is placed at every position of a grid with stride S over the network's input image, "
-                 f"the pixels under it are set to zero — {maps[0]['fill_meaning']} — and the probability of the "
-                 "class is recorded. Cell (i, j) of the occlusion map is that probability with the block's top-left "
-                 "corner at (i·S, j·S); a side has ⌊(size − B)/S⌋ + 1 cells (the table below gives each map's "
-                 "lowest cell). A block changes only a window of each "
-                 "layer's output, so only that window is recomputed from the unoccluded image's cached activations "
-                 "(the map equals the one from full forward passes up to float rounding, which a test checks). The "
-                 "photos are ones the network is sure of (p ≥ 0.8): an animal, a fruit among other fruits, a small "
-                 f"object in a scene and a drink. Figure {n} does not draw the cells themselves but a map per "
-                 "pixel made from them: for each pixel, the unoccluded probability minus the cell's probability, "
-                 "averaged over all the block positions that cover the pixel (the same per-pixel drop orders the "
-                 "pixels for deletion and insertion below), in colour over the photo in grey, and beside "
-                 "it Grad-CAM (Selvaraju et al. 2017: the last convolutional layer's channels weighted by the "
-                 "gradient of the class logit, a map at that layer's coarse resolution, here by tf-keras-vis)."),
-        pdf.table(["image", "class", "p (unoccluded)", "block", "stride", "cells", "lowest p", "block at (row, col)"],
-                  [[Path(m["image"]).name, m["class_name"], fmt(m["base_prob"]), m["block"], m["stride"],
-                    f"{m['cells']}×{m['cells']}",
-                    fmt(m["min_prob"]), f"({m['min_at'][0]}, {m['min_at'][1]})"] for m in maps]),
-        pdf.text("<b>Is the map right?</b> Faithfulness is measured by <i>deletion</i> and <i>insertion</i> "
-                 "(Petsiuk et al. 2018): the pixels are ordered by the map's importance; deletion sets them, in "
-                 f"that order, to {faith['deletion_to']}, insertion copies them into {faith['insertion_from']}; "
-                 f"each curve of the class probability is sampled at {faith['steps']} equal steps of pixels and its "
-                 "area (mean over the fraction of pixels) is the score. A faithful map has a low deletion area and a "
-                 "high insertion area. The same photos, steps and baselines serve every map: each occlusion map, "
-                 f"their multi-scale mean, Grad-CAM (layer {faith['grad_cam_layer']}: the last convolutional "
-                 "layer's activation) and a random order "
-                 f"(Figure {n + 1}; areas in the table below)."),
+        pdf.text("<b>Method.</b> An occlusion block of B×B pixels slides over the network's input image with stride "
+                 f"S; the pixels under it are set to zero — {fill} — and the probability p of the photo's class is "
+                 "recorded. Cell (i, j) of the occlusion map is p with the block's top-left corner at (i·S, j·S); a "
+                 "side has ⌊(size − B)/S⌋ + 1 cells. (Only the window of each layer that a block changes is "
+                 f"recomputed; a test checks the map equals full forward passes.) Figure {n} shows, per pixel, the drop in p (unoccluded minus occluded) averaged "
+                 "over the block positions covering the pixel, beside Grad-CAM (Selvaraju et al. 2017: the last "
+                 "convolutional layer's channels weighted by the gradient of the class logit; here by "
+                 "tf-keras-vis). The photos' classes are visually obvious; (row, col) is the top-left pixel of the "
+                 "block that gives the lowest p:"),
+        occlusion_table(maps),
+        pdf.text("<b>Is the map right?</b> <i>Deletion</i> and <i>insertion</i> (Petsiuk et al. 2018) take the "
+                 "pixels in the order of the map's importance: deletion sets them to "
+                 + ("the occluder's fill" if faith["deletion_to"] == fill else faith["deletion_to"])
+                 + f", insertion copies them into {faith['insertion_from']}; the score is the area under the curve "
+                 f"of p over {faith['steps']} equal steps of pixels, low for deletion and high for insertion if the "
+                 "map is faithful. Every map is scored on the same photos: each occlusion map, their mean "
+                 f"(multi-scale), Grad-CAM on {faith['grad_cam_layer']} and a random order (Figure {n + 1}, table "
+                 "below)."),
         pdf.figure(q4["folder"] / Path(q4["figures"][0]).with_suffix(".svg"),
-                   f"Figure {n}. Q4 ({network_name(q4)}): each photo (row); for each of the two block sizes the "
-                   "per-pixel drop in p(class), p unoccluded minus p with the block in place, averaged over the "
-                   "block positions that cover the pixel (red: hiding the pixel lowers the probability; blue: it "
-                   "raises it; each map has its own colour bar, in probability); and Grad-CAM on the last "
-                   f"convolutional layer's activation ({faith['grad_cam_layer']}).",
+                   f"Figure {n}. Q4 ({network_name(q4)}): per photo (row), the per-pixel drop in p(class) for each "
+                   "block size (red: hiding the pixel lowers p; blue: it raises p; each map on its own colour bar) "
+                   f"and Grad-CAM on {faith['grad_cam_layer']}.",
                    max_height=19 * pdf.cm, lossless=False),  # photos and smooth maps: JPEG loses nothing one sees
         pdf.figure(q4["folder"] / Path(q4["figures"][1]).with_suffix(".svg"),
                    f"Figure {n + 1}. Q4 ({network_name(q4)}): deletion (top) and insertion (bottom) curves of "
                    "every map, one column per photo.", max_height=11 * pdf.cm),
-        pdf.table(["map"] + [f"{Path(i).stem}: deletion / insertion" for i in images]
-                  + [f"mean ± sd over the {len(images)} photos: deletion / insertion"],
-                  [[m] + [f"{fmt(score[(i, m)]['deletion'])} / {fmt(score[(i, m)]['insertion'])}" for i in images]
-                   + [f"{spread(m, 'deletion')} / {spread(m, 'insertion')}"]
-                   for m in methods]),
+        faithfulness_table(faith),
         pdf.text(
-            "<b>Discussion.</b> " + lowest_blocks(maps) + unsure_maps(maps) +
-            "Where a block raises the probability, it probably hid evidence for a competing class. "
-            "Measured by deletion and insertion, " + faithfulness_sentences(faith) + "Occlusion measures the "
-            "effect of removing a region directly, which is what deletion asks, while Grad-CAM is a first-order "
-            "estimate at the coarse resolution of the last convolutional layer"
-            + (f"; a random order (deletion {fmt(random['deletion'])}, insertion {fmt(random['insertion'])} on the "
-               "means) is worse than every map on both, so the scores separate real maps from chance."
+            "<b>Discussion.</b> " + block_sizes(maps) + unsure_maps(maps)
+            + "A block that raises p probably hid evidence for a competing class. By deletion and insertion, "
+            + faithfulness_sentences(faith)
+            + (f"A random order (means: deletion {fmt(random['deletion'])}, insertion {fmt(random['insertion'])}) is "
+               "worse than every map on both, so the scores separate maps from chance. "
                if random and all(random["deletion"] > v["deletion"] and random["insertion"] < v["insertion"]
-                                 for m, v in faith["mean"].items() if m != "random") else ".")
-            + (f" Two cautions: {len(images)} photos are too few for a firm ranking of the maps, whatever the means "
-               "say; and deletion sets the pixels to the same fill as the occlusion blocks, so it asks the very "
-               "question the occlusion maps answer, which favours them over Grad-CAM."
-               if faith["deletion_to"] == maps[0]["fill_meaning"] else
-               f" {len(images)} photos are too few for a firm ranking of the maps, whatever the means say."))]
+                                 for m, v in faith["mean"].items() if m != "random") else "")
+            + (f"Cautions: {len(images)} photos are too few for a firm ranking, and deletion uses the occluder's "
+               "fill, which favours the occlusion maps over Grad-CAM." if faith["deletion_to"] == fill else
+               f"Caution: {len(images)} photos are too few for a firm ranking."))]
 
 
 def theory_section():
