@@ -1073,8 +1073,8 @@ def unsure_maps(maps):
     unsure = sorted({Path(m["image"]).name for m in maps if m["base_prob"] < 0.5})
     if not unsure:
         return ""
-    return (f"Where the class starts below p = 0.5 ({', '.join(unsure)}), it shares the probability with similar "
-            "classes, and an occlusion often only moves probability between them, so the map is flatter. ")
+    return (f"Where the class starts below p = 0.5 ({', '.join(unsure)}), an occlusion often only moves probability "
+            "between similar classes, so the map is flatter. ")
 
 
 def against_grad_cam(faith, method):
@@ -1114,41 +1114,42 @@ def faithfulness_sentences(faith):
         parts.append(f"{m}: " + ", ".join(said))
     summary = ("; ".join(beyond) + ", beyond the spread over the photos; every other difference is within it"
                if beyond else "no occlusion map differs from Grad-CAM by more than the spread over the photos")
-    return (f"{summary} (each map's area minus Grad-CAM's on the same photo, mean ± standard deviation over the {n} "
-            "photos; deletion: negative is better, insertion: positive is better; a difference no larger than its "
-            "standard deviation is within the spread, not a win) — " + "; ".join(parts) + ". ")
+    return (f"{summary}. Each map's area minus Grad-CAM's on the same photo, mean ± sd over the {n} photos (a "
+            "difference no larger than its sd is within the spread, not a win): " + "; ".join(parts) + ". ")
 
 
-def lowest_blocks(maps):
-    """The discussion's sentence on where each photo's lowest-probability block of the largest size lies, with
-    the photos where no block lowers the probability by even a quarter named as exceptions."""
+def block_sizes(maps):
+    """The discussion's sentences on the largest block: the photos where no block of it lowers the probability by
+    even a quarter, and on how many photos it lowers the probability further than the smaller blocks."""
     block = max(m["block"] for m in maps)
     largest = [m for m in maps if m["block"] == block]
-    where = "; ".join(
-        f"{Path(m['image']).name}: from {fmt(m['base_prob'])} to {fmt(m['min_prob'])}, the block over rows "
-        f"{m['min_at'][0]}–{m['min_at'][0] + block} and columns {m['min_at'][1]}–{m['min_at'][1] + block}"
-        for m in largest)
     weak = [Path(m["image"]).name for m in largest if m["base_prob"] - m["min_prob"] < 0.25 * m["base_prob"]]
     deeper = sum(m["min_prob"] < min(x["min_prob"] for x in maps if x["image"] == m["image"] and x["block"] < block)
                  for m in largest) if any(x["block"] < block for x in maps) else None
-    return (f"With the {block}-pixel block the lowest probability of each photo is (pixels of the network's "
-            "input) " + where + ". Whether that block is on the object is for the figure to show, "
-            "not these numbers: it can cover the object, part of it, or something beside it that goes with the "
-            "class"
-            + (f"; and on {', '.join(weak)} no {block}-pixel block lowers the probability by even a quarter, so "
-               "that map says little about where the evidence lies (perhaps no single block hides enough of it)"
-               if weak else "")
-            + ". " + (f"The {block}-pixel block lowers the probability further than the smaller one on {deeper} of "
-                      f"{len(largest)} photos; larger blocks give stronger, smoother drops but blur the location, "
-                      "smaller blocks localize better but hide too little of a large object to matter. "
-                      if deeper is not None else ""))
+    return ((f"On {', '.join(weak)} no {block}-pixel block lowers p by even a quarter, so that map says little about "
+             "where the evidence lies. " if weak else "")
+            + (f"The {block}-pixel block lowers p further than the smaller one on {deeper} of {len(largest)} photos: "
+               "a larger block hides more of the evidence but blurs where it lies. " if deeper is not None else ""))
 
 
-def q4_section(results):
-    q4 = results["q4"]
-    maps, faith = q4["maps"], q4["faithfulness"]
-    n = len(results["q1"]["figures"]) + len(results["q2"]["figures"]) + 2
-    methods = list(faith["mean"])
+def occlusion_table(maps):
+    """One row per photo: its class and unoccluded p, and per block size and stride the map's lowest p and where."""
+    sizes = list(dict.fromkeys((m["block"], m["stride"], m["cells"]) for m in maps))
+    lowest = {(m["image"], m["block"], m["stride"], m["cells"]): m for m in maps}
+    photos = list(dict.fromkeys(m["image"] for m in maps))
+    first = {m["image"]: m for m in reversed(maps)}
+    rows = [[Path(i).name, first[i]["class_name"], fmt(first[i]["base_prob"])]
+            + [f"{fmt(lowest[(i, *s)]['min_prob'])} at ({lowest[(i, *s)]['min_at'][0]}, "
+               f"{lowest[(i, *s)]['min_at'][1]})" if (i, *s) in lowest else "—" for s in sizes] for i in photos]
+    fixed = [2.9 * pdf.cm, 2.3 * pdf.cm, 2.4 * pdf.cm]
+    return pdf.table(["image", "class", "p unoccluded"]
+                     + [f"block {b}, stride {s} ({c}×{c} cells): lowest p at (row, col)"
+                        for b, s, c in sizes], rows,
+                     widths=fixed + [(pdf.TEXT_WIDTH - sum(fixed)) / len(sizes)] * len(sizes))
+
+
+def faithfulness_table(faith):
+    """Deletion and insertion areas: one row per map and measure, one column per photo, then mean ± sd."""
     images = list(dict.fromkeys(r["image"] for r in faith["per_image"]))
     score = {(r["image"], r["method"]): r for r in faith["per_image"]}
 
@@ -1156,158 +1157,137 @@ def q4_section(results):
         values = [score[(i, m)][measure] for i in images]
         return f"{np.mean(values):.3f}" + (f" ± {np.std(values, ddof=1):.3f}" if len(values) > 1 else "")
 
+    rows = [[m if measure == "deletion" else "", measure]
+            + [fmt(score[(i, m)][measure]) for i in images] + [spread(m, measure)]
+            for m in faith["mean"] for measure in ("deletion", "insertion")]
+    fixed = [3.7 * pdf.cm, 1.9 * pdf.cm, 2.5 * pdf.cm]
+    return pdf.table(["map", "area"] + [Path(i).stem for i in images]
+                     + ["mean ± sd" if len(images) > 1 else "mean"], rows,
+                     widths=fixed[:2] + [(pdf.TEXT_WIDTH - sum(fixed)) / len(images)] * len(images) + fixed[2:])
+
+
+def q4_section(results):
+    q4 = results["q4"]
+    maps, faith = q4["maps"], q4["faithfulness"]
+    n = len(results["q1"]["figures"]) + len(results["q2"]["figures"]) + 2
+    images = list(dict.fromkeys(r["image"] for r in faith["per_image"]))
+    fill = maps[0]["fill_meaning"]
     random = faith["mean"].get("random")
     return [
         pdf.heading("5. Classification heat map by occlusion (Q4)"),
-        pdf.text("<b>Method.</b> For an image whose top class is known and visually obvious, an occlusion block "
-                 "of B×B pixels is placed at every position of a grid with stride S over the network's input image, "
-                 f"the pixels under it are set to zero — {maps[0]['fill_meaning']} — and the probability of the "
-                 "class is recorded. Cell (i, j) of the occlusion map is that probability with the block's top-left "
-                 "corner at (i·S, j·S); a side has ⌊(size − B)/S⌋ + 1 cells (the table below gives each map's "
-                 "lowest cell). A block changes only a window of each "
-                 "layer's output, so only that window is recomputed from the unoccluded image's cached activations "
-                 "(the map equals the one from full forward passes up to float rounding, which a test checks). The "
-                 "photos are ones the network is sure of (p ≥ 0.8): an animal, a fruit among other fruits, a small "
-                 f"object in a scene and a drink. Figure {n} does not draw the cells themselves but a map per "
-                 "pixel made from them: for each pixel, the unoccluded probability minus the cell's probability, "
-                 "averaged over all the block positions that cover the pixel (the same per-pixel drop orders the "
-                 "pixels for deletion and insertion below), in colour over the photo in grey, and beside "
-                 "it Grad-CAM (Selvaraju et al. 2017: the last convolutional layer's channels weighted by the "
-                 "gradient of the class logit, a map at that layer's coarse resolution, here by tf-keras-vis)."),
-        pdf.table(["image", "class", "p (unoccluded)", "block", "stride", "cells", "lowest p", "block at (row, col)"],
-                  [[Path(m["image"]).name, m["class_name"], fmt(m["base_prob"]), m["block"], m["stride"],
-                    f"{m['cells']}×{m['cells']}",
-                    fmt(m["min_prob"]), f"({m['min_at'][0]}, {m['min_at'][1]})"] for m in maps]),
-        pdf.text("<b>Is the map right?</b> Faithfulness is measured by <i>deletion</i> and <i>insertion</i> "
-                 "(Petsiuk et al. 2018): the pixels are ordered by the map's importance; deletion sets them, in "
-                 f"that order, to {faith['deletion_to']}, insertion copies them into {faith['insertion_from']}; "
-                 f"each curve of the class probability is sampled at {faith['steps']} equal steps of pixels and its "
-                 "area (mean over the fraction of pixels) is the score. A faithful map has a low deletion area and a "
-                 "high insertion area. The same photos, steps and baselines serve every map: each occlusion map, "
-                 f"their multi-scale mean, Grad-CAM (layer {faith['grad_cam_layer']}: the last convolutional "
-                 "layer's activation) and a random order "
-                 f"(Figure {n + 1}; areas in the table below)."),
+        pdf.text("<b>Method.</b> An occlusion block of B×B pixels slides over the network's input image with stride "
+                 f"S; the pixels under it are set to zero — {fill} — and the probability p of the photo's class is "
+                 "recorded. Cell (i, j) of the occlusion map is p with the block's top-left corner at (i·S, j·S); a "
+                 "side has ⌊(size − B)/S⌋ + 1 cells. (Only the window of each layer that a block changes is "
+                 f"recomputed; a test checks the map equals full forward passes.) Figure {n} shows, per pixel, the drop in p (unoccluded minus occluded) averaged "
+                 "over the block positions covering the pixel, beside Grad-CAM (Selvaraju et al. 2017: the last "
+                 "convolutional layer's channels weighted by the gradient of the class logit; here by "
+                 "tf-keras-vis). The photos' classes are visually obvious; (row, col) is the top-left pixel of the "
+                 "block that gives the lowest p:"),
+        occlusion_table(maps),
+        pdf.text("<b>Is the map right?</b> <i>Deletion</i> and <i>insertion</i> (Petsiuk et al. 2018) take the "
+                 "pixels in the order of the map's importance: deletion sets them to "
+                 + ("the occluder's fill" if faith["deletion_to"] == fill else faith["deletion_to"])
+                 + f", insertion copies them into {faith['insertion_from']}; the score is the area under the curve "
+                 f"of p over {faith['steps']} equal steps of pixels, low for deletion and high for insertion if the "
+                 "map is faithful. Every map is scored on the same photos: each occlusion map, their mean "
+                 f"(multi-scale), Grad-CAM on {faith['grad_cam_layer']} and a random order (Figure {n + 1}, table "
+                 "below)."),
         pdf.figure(q4["folder"] / Path(q4["figures"][0]).with_suffix(".svg"),
-                   f"Figure {n}. Q4 ({network_name(q4)}): each photo (row); for each of the two block sizes the "
-                   "per-pixel drop in p(class), p unoccluded minus p with the block in place, averaged over the "
-                   "block positions that cover the pixel (red: hiding the pixel lowers the probability; blue: it "
-                   "raises it; each map has its own colour bar, in probability); and Grad-CAM on the last "
-                   f"convolutional layer's activation ({faith['grad_cam_layer']}).",
+                   f"Figure {n}. Q4 ({network_name(q4)}): per photo (row), the per-pixel drop in p(class) for each "
+                   "block size (red: hiding the pixel lowers p; blue: it raises p; each map on its own colour bar) "
+                   f"and Grad-CAM on {faith['grad_cam_layer']}.",
                    max_height=19 * pdf.cm, lossless=False),  # photos and smooth maps: JPEG loses nothing one sees
         pdf.figure(q4["folder"] / Path(q4["figures"][1]).with_suffix(".svg"),
                    f"Figure {n + 1}. Q4 ({network_name(q4)}): deletion (top) and insertion (bottom) curves of "
                    "every map, one column per photo.", max_height=11 * pdf.cm),
-        pdf.table(["map"] + [f"{Path(i).stem}: deletion / insertion" for i in images]
-                  + [f"mean ± sd over the {len(images)} photos: deletion / insertion"],
-                  [[m] + [f"{fmt(score[(i, m)]['deletion'])} / {fmt(score[(i, m)]['insertion'])}" for i in images]
-                   + [f"{spread(m, 'deletion')} / {spread(m, 'insertion')}"]
-                   for m in methods]),
+        faithfulness_table(faith),
         pdf.text(
-            "<b>Discussion.</b> " + lowest_blocks(maps) + unsure_maps(maps) +
-            "Where a block raises the probability, it probably hid evidence for a competing class. "
-            "Measured by deletion and insertion, " + faithfulness_sentences(faith) + "Occlusion measures the "
-            "effect of removing a region directly, which is what deletion asks, while Grad-CAM is a first-order "
-            "estimate at the coarse resolution of the last convolutional layer"
-            + (f"; a random order (deletion {fmt(random['deletion'])}, insertion {fmt(random['insertion'])} on the "
-               "means) is worse than every map on both, so the scores separate real maps from chance."
+            "<b>Discussion.</b> " + block_sizes(maps) + unsure_maps(maps)
+            + "A block that raises p probably hid evidence for a competing class. By deletion and insertion, "
+            + faithfulness_sentences(faith)
+            + (f"A random order (means: deletion {fmt(random['deletion'])}, insertion {fmt(random['insertion'])}) is "
+               "worse than every map on both, so the scores separate maps from chance. "
                if random and all(random["deletion"] > v["deletion"] and random["insertion"] < v["insertion"]
-                                 for m, v in faith["mean"].items() if m != "random") else ".")
-            + (f" Two cautions: {len(images)} photos are too few for a firm ranking of the maps, whatever the means "
-               "say; and deletion sets the pixels to the same fill as the occlusion blocks, so it asks the very "
-               "question the occlusion maps answer, which favours them over Grad-CAM."
-               if faith["deletion_to"] == maps[0]["fill_meaning"] else
-               f" {len(images)} photos are too few for a firm ranking of the maps, whatever the means say."))]
+                                 for m, v in faith["mean"].items() if m != "random") else "")
+            + (f"Cautions: {len(images)} photos are too few for a firm ranking, and deletion uses the occluder's "
+               "fill, which favours the occlusion maps over Grad-CAM." if faith["deletion_to"] == fill else
+               f"Caution: {len(images)} photos are too few for a firm ranking."))]
 
 
 def theory_section():
     f = pdf.formula
     return [
         pdf.heading("6. Theoretical questions"),
-        pdf.heading("1.1 Receptive field (support) of a neuron in the last layer", 2),
-        pdf.text("Convolving filters of supports k<sub>1</sub> and k<sub>2</sub> gives support "
-                 "k<sub>1</sub> + k<sub>2</sub> − 1, since (I∗f<sub>1</sub>)∗f<sub>2</sub> = I∗(f<sub>1</sub>∗f<sub>2"
-                 "</sub>). A stride s in a layer is the same as inserting s − 1 zeros between the weights of every "
-                 "later filter, so a later k-tap filter spans (k − 1)s + 1 input pixels. Hence, for layers "
-                 "l = 1…L with kernel k<sub>l</sub> and stride s<sub>l</sub>:"),
+        pdf.heading("1.1 Receptive field (support) of a last-layer neuron", 2),
+        pdf.text("Since (I∗f<sub>1</sub>)∗f<sub>2</sub> = I∗(f<sub>1</sub>∗f<sub>2</sub>), stacked filters of "
+                 "supports k<sub>1</sub>, k<sub>2</sub> act as one of support k<sub>1</sub> + k<sub>2</sub> − 1; a "
+                 "stride s inserts s − 1 zeros between the taps of every later filter, which then spans (k − 1)s + 1 "
+                 "pixels. For kernels k<sub>l</sub> and strides s<sub>l</sub>, l = 1…L:"),
         f(r"r_L = 1 + \sum_{l=1}^{L} (k_l - 1)\prod_{i=1}^{l-1} s_i"),
         pdf.table(["network", "computation", "receptive field"], [
             ["(i) conv1 7×7", "1 + 6", "<b>7×7</b>"],
             ["(ii) three 3×3 convs", "1 + 2 + 2 + 2", "<b>7×7</b>"],
             ["(iii) 5×5, then 3×3", "1 + 4 + 2", "<b>7×7</b>"],
             ["(iv) 5×5 stride 2, then 3×3", "1 + 4 + 2·2", "<b>9×9</b>"]],
-            widths=[5 * pdf.cm, 5 * pdf.cm, 4 * pdf.cm]),
-        pdf.heading("1.2 Filter weights and multiplications, cases (i) and (iii)", 2),
-        pdf.text("Assumptions: stride 1, 'same' padding so every layer has N×N pixels, C<sub>in</sub> input "
-                 "channels, C channels in every later layer, biases not counted (they add one weight per output "
-                 "channel and no multiplication). One multiplication per weight per output pixel."),
+            widths=[5 * pdf.cm, 4 * pdf.cm, 3 * pdf.cm]),
+        pdf.heading("1.2 Filter weights and multiplications in (i) and (iii)", 2),
         pdf.table(["", "(i) one 7×7 layer", "(iii) 5×5 then 3×3"], [
-            ["filter weights", "49·C<sub>in</sub>·C", "25·C<sub>in</sub>·C + 9·C·C"],
-            ["… single channel (C<sub>in</sub> = C = 1)", "49", "25 + 9 = 34"],
-            ["multiplications per output pixel, intermediate layer computed once for the image and reused",
+            ["filter weights", "49·C<sub>in</sub>·C (49)", "25·C<sub>in</sub>·C + 9·C² (34)"],
+            ["multiplications per output pixel, intermediate layer shared",
              "49·C<sub>in</sub>·C (49)", "25·C<sub>in</sub>·C + 9·C² (34)"],
-            ["multiplications for one output pixel computed alone (its 3×3 intermediate values recomputed)",
+            ["… one output pixel alone (3×3 intermediate values recomputed)",
              "49·C<sub>in</sub>·C (49)", "9·25·C<sub>in</sub>·C + 9·C² (234)"],
-            ["whole N×N image", "49·N²·C<sub>in</sub>·C", "(25·C<sub>in</sub>·C + 9·C²)·N²"]],
-            widths=[7.6 * pdf.cm, 4.2 * pdf.cm, 5.2 * pdf.cm]),
-        pdf.text("So for the same 7×7 support the two-layer network needs about 31% fewer weights, and as many "
-                 "fewer multiplications when its intermediate layer is computed once for the whole image (34 vs 49 "
-                 "per output pixel with one channel; an output pixel computed alone costs 234), and with a "
-                 "nonlinearity between the layers it is also more expressive per weight. Without a nonlinearity it can express only those 7×7 filters "
-                 "that factor as a 5×5 filter convolved with a 3×3 one."),
+            ["… the whole N×N image", "49·N²·C<sub>in</sub>·C", "(25·C<sub>in</sub>·C + 9·C²)·N²"]],
+            widths=[9 * pdf.cm, 3 * pdf.cm, 5 * pdf.cm],
+            lead_in="Assume stride 1, 'same' padding (N×N pixels per layer), C<sub>in</sub> input and C later "
+                    "channels, no biases; one multiplication per weight per output pixel. In brackets: "
+                    "C<sub>in</sub> = C = 1."),
+        pdf.text("(iii) thus has the same 7×7 support with about 31% fewer weights, and as many fewer "
+                 "multiplications when its intermediate layer is computed once; with a nonlinearity between the "
+                 "layers it is also more expressive (without one, only 7×7 filters that factor as 5×5 ∗ 3×3)."),
         pdf.heading("1.3 How the support grows with the stride", 2),
-        pdf.text("From the formula above, each layer adds (k<sub>l</sub> − 1) times the product of all earlier "
-                 "strides: a stride multiplies the growth contributed by every later layer. Without strides the "
-                 "support grows linearly with depth, r<sub>L</sub> = 1 + L(k − 1); with stride s in every layer it "
-                 "grows geometrically:"),
+        pdf.text("Each layer adds (k<sub>l</sub> − 1) times the product of all earlier strides, so a stride "
+                 "multiplies the growth from every later layer: linear in depth without strides, r<sub>L</sub> = "
+                 "1 + L(k − 1), geometric with stride s in every layer:"),
         f(r"r_L = 1 + (k-1)\,\frac{s^L - 1}{s - 1},\qquad \mathrm{e.g.}\ k=3,\ s=2:\ r_L = 2^{L+1} - 1"),
-        pdf.text("In (iv) the stride 2 of the first layer doubles the contribution of the 3×3 layer from 2 to "
-                 "4 pixels, giving 9 instead of 7. (The stride of the last layer itself does not change the support "
-                 "of one neuron; it sets the spacing between neighbouring neurons' supports.)"),
-        pdf.heading("2. Any shallow network as a deep network with O(n) neurons, for any signs of α<sub>j</sub>", 2),
+        pdf.text("In (iv) the stride 2 doubles the 3×3 layer's contribution (2 → 4): 9, not 7. The last layer's "
+                 "own stride sets only the spacing of its neurons."),
+        pdf.heading("2. Deep versus shallow: O(n) neurons for any signs of α<sub>j</sub>", 2),
         pdf.text("Let the shallow ReLU network be"),
         f(r"f(x) = \sum_{j=1}^{n} \alpha_j\,\sigma(w_j^\top x + b_j),\qquad \sigma(z) = \max(z, 0),\quad "
           r"x \in \mathbb{R}^d."),
-        pdf.text("The construction from class carries a running sum of the terms α<sub>j</sub>h<sub>j</sub> from layer "
-                 "to layer; a ReLU passes it on unchanged only while it is non-negative, which α<sub>j</sub> &gt; 0 "
-                 "guaranteed. Without that assumption, split the sum by sign into two accumulators P and N that can "
-                 "never be negative, and carry the input from layer to layer as its positive and negative parts, "
-                 "x = σ(x) − σ(−x), which a ReLU passes on unchanged. With α<super>+</super> = max(α, 0) and "
-                 "α<super>−</super> = max(−α, 0), the deep network has n hidden layers ℓ = 1…n of 2d + 3 neurons "
-                 "each: u<sub>ℓ</sub> (d neurons), v<sub>ℓ</sub> (d), h<sub>ℓ</sub>, P<sub>ℓ</sub> and "
-                 "N<sub>ℓ</sub>. Every neuron reads only the layer below it. <b>Layer 1</b> reads the input x:"),
+        pdf.text("In class, ReLUs passed on the running sum of α<sub>j</sub>h<sub>j</sub>, which needs it "
+                 "non-negative: hence α<sub>j</sub> &gt; 0. Instead keep two never-negative accumulators, P "
+                 "(positive terms) and N (negative terms), and carry the input as x = σ(x) − σ(−x). With "
+                 "α<super>±</super> = max(±α,&nbsp;0), the deep network has n hidden layers "
+                 "ℓ = 1…n of 2d + 3 neurons (u<sub>ℓ</sub>, v<sub>ℓ</sub> ∈ ℝ<super>d</super>, h<sub>ℓ</sub>, "
+                 "P<sub>ℓ</sub>, N<sub>ℓ</sub>), each reading only the layer below. <b>Layer 1</b> reads the "
+                 "input x:"),
         f(r"u_1 = \sigma(x),\quad v_1 = \sigma(-x),\quad h_1 = \sigma(w_1^\top x + b_1),\quad "
           r"P_1 = N_1 = 0."),
-        pdf.text("<b>Layer ℓ = 2…n</b> reads layer ℓ − 1 only:"),
+        pdf.text("<b>Layer ℓ = 2…n</b> reads layer ℓ − 1:"),
         f(r"u_\ell = \sigma(u_{\ell-1}),\quad v_\ell = \sigma(v_{\ell-1}),\quad "
           r"h_\ell = \sigma\left(w_\ell^\top (u_{\ell-1} - v_{\ell-1}) + b_\ell\right),"),
         f(r"P_\ell = \sigma\left(P_{\ell-1} + \alpha_{\ell-1}^{+}\,h_{\ell-1}\right),\qquad "
           r"N_\ell = \sigma\left(N_{\ell-1} + \alpha_{\ell-1}^{-}\,h_{\ell-1}\right)."),
-        pdf.text("By induction on ℓ: u<sub>ℓ</sub> = σ(x) and v<sub>ℓ</sub> = σ(−x), since σ is the identity on "
-                 "non-negative values, so u<sub>ℓ−1</sub> − v<sub>ℓ−1</sub> = x and h<sub>ℓ</sub> = "
-                 "σ(w<sub>ℓ</sub><super>⊤</super>x + b<sub>ℓ</sub>) is exactly the shallow network's ℓ-th hidden "
-                 "unit; and every argument of σ in P<sub>ℓ</sub>, N<sub>ℓ</sub> is a sum of non-negative terms, so "
-                 "P<sub>ℓ</sub> = Σ<sub>j&lt;ℓ</sub> α<sub>j</sub><super>+</super>h<sub>j</sub> and N<sub>ℓ</sub> = "
-                 "Σ<sub>j&lt;ℓ</sub> α<sub>j</sub><super>−</super>h<sub>j</sub> exactly. A linear output neuron "
-                 "reading layer n gives"),
+        pdf.text("As σ is the identity on non-negative values, by induction u<sub>ℓ</sub> = σ(x), v<sub>ℓ</sub> "
+                 "= σ(−x), so u<sub>ℓ−1</sub> − v<sub>ℓ−1</sub> = x and h<sub>ℓ</sub> = "
+                 "σ(w<sub>ℓ</sub><super>⊤</super>x + b<sub>ℓ</sub>) is the ℓ-th hidden unit, and P<sub>ℓ</sub> = "
+                 "Σ<sub>j&lt;ℓ</sub> α<sub>j</sub><super>+</super>h<sub>j</sub>, N<sub>ℓ</sub> = "
+                 "Σ<sub>j&lt;ℓ</sub> α<sub>j</sub><super>−</super>h<sub>j</sub>. A linear output neuron on layer n "
+                 "gives"),
         f(r"f(x) = \left(P_n + \alpha_n^{+} h_n\right) - \left(N_n + \alpha_n^{-} h_n\right) "
           r"= \sum_{j=1}^{n} (\alpha_j^{+} - \alpha_j^{-})\,h_j = \sum_{j=1}^{n}\alpha_j\,h_j."),
-        pdf.text("The deep network has n layers of 2d + 3 neurons plus the output, (2d + 3)n + 1 = O(n) neurons "
-                 "for a fixed input dimension d (O(nd) in general), with no assumption on the signs of "
-                 "α<sub>j</sub> and no bound on the input. (A constant offset B ≥ Σ|α<sub>j</sub>|·max h<sub>j</sub> "
-                 "would also keep a single accumulator positive, but only on a bounded input domain; the "
-                 "two-accumulator construction needs no such bound.)"),
-        pdf.heading("3. Training complexity: a fixed number of operations vs. NP-completeness", 2),
-        pdf.text("No contradiction. The NP-completeness result (e.g. Blum and Rivest: deciding whether a small "
-                 "network has weights that fit a training set exactly) is about finding the <i>global</i> "
-                 "optimum, or deciding that one with zero error exists. Gradient descent stops wherever the "
-                 "gradient vanishes: a local minimum, a saddle point or a plateau. Reaching such a point in a fixed "
-                 "number of operations does not solve the decision problem, because the point need not be a "
-                 "global minimum and gradient descent gives no certificate that it is; from a bad initialization it "
-                 "can stop at a poor point while a perfect fit exists. A contradiction (and P = NP) would follow "
-                 "only if the fixed, polynomial number of operations were guaranteed to reach a global minimum "
-                 "from every initialization on every instance, or if trying polynomially many initializations "
-                 "sufficed; neither is implied. Fast convergence to stationary points and hardness of global "
-                 "optimization coexist."),
+        pdf.text("That is (2d + 3)n + 1 = O(n) neurons for a fixed input dimension d (O(nd) in general), for any "
+                 "signs of α<sub>j</sub> and any input."),
+        pdf.heading("3. Training complexity vs. NP-completeness", 2),
+        pdf.text("No contradiction. NP-completeness (e.g. Blum and Rivest: does a small network have weights that "
+                 "fit a training set exactly?) concerns the <i>global</i> optimum. Gradient descent stops wherever "
+                 "the gradient vanishes (a local minimum, a saddle point, a plateau) and certifies nothing about "
+                 "global optimality: from a bad initialization it can stop at a poor point while a perfect fit "
+                 "exists. A contradiction (P = NP) would follow only if the fixed, polynomial number of operations "
+                 "were guaranteed to reach a global minimum on every instance."),
     ]
 
 
