@@ -91,11 +91,11 @@ TEXT_WIDTH = A4[0] - 4 * cm
 STYLES = {
     "body": ParagraphStyle("body", fontName="Sans", fontSize=9, leading=12, spaceAfter=4),
     "small": ParagraphStyle("small", fontName="Sans", fontSize=8, leading=10.5, spaceAfter=3),
-    "caption": ParagraphStyle("caption", fontName="Sans-Oblique", fontSize=8, leading=10.5, spaceAfter=10,
+    "caption": ParagraphStyle("caption", fontName="Sans-Oblique", fontSize=8, leading=10, spaceAfter=7,
                               spaceBefore=2),
     "h1": ParagraphStyle("h1", fontName="Sans-Bold", fontSize=15, leading=19, spaceBefore=6, spaceAfter=8,
                          keepWithNext=1),  # a heading never ends a page
-    "h2": ParagraphStyle("h2", fontName="Sans-Bold", fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=4,
+    "h2": ParagraphStyle("h2", fontName="Sans-Bold", fontSize=11.5, leading=14, spaceBefore=6, spaceAfter=3,
                          keepWithNext=1),
     "title": ParagraphStyle("title", fontName="Sans-Bold", fontSize=21, leading=27, alignment=TA_CENTER,
                             spaceAfter=12),
@@ -243,7 +243,7 @@ def table(header, rows, widths=None, lead_in=None):
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]))
-    return KeepTogether(([text(lead_in)] if lead_in else []) + [t, Spacer(1, 8)])
+    return KeepTogether(([text(lead_in)] if lead_in else []) + [t, Spacer(1, 6)])
 
 
 def page_break():
@@ -252,6 +252,18 @@ def page_break():
 
 def space(height_cm):
     return Spacer(1, height_cm * cm)
+
+
+def keep_headings_with_tables(story):
+    """A heading followed by a table (a KeepTogether) goes into the table's KeepTogether: reportlab's keepWithNext
+    does not hold a heading to a KeepTogether, and the heading would end a page alone."""
+    out = []
+    for flowable in story:
+        if (isinstance(flowable, KeepTogether) and out and isinstance(out[-1], Paragraph)
+                and getattr(out[-1].style, "keepWithNext", 0)):
+            flowable = KeepTogether([out.pop(), *flowable._content])
+        out.append(flowable)
+    return out
 
 
 def build(path, story, title, author, footer, keywords=""):
@@ -268,6 +280,6 @@ def build(path, story, title, author, footer, keywords=""):
     with atomic_path(path) as tmp:
         doc = SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=1.5 * cm,
                                 bottomMargin=1.8 * cm, title=title, author=author, keywords=keywords)
-        doc.build(list(story), onFirstPage=decorate, onLaterPages=decorate)  # reportlab empties the list it gets
+        doc.build(keep_headings_with_tables(story), onFirstPage=decorate, onLaterPages=decorate)
     return Path(path)
 

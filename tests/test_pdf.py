@@ -87,3 +87,15 @@ def test_figure_text_is_measured_and_never_shrunk_below_six_points(tmp_path):
     story = [tiny, fitting]
     pdf.build(tmp_path / "s.pdf", story, title="t", author="a", footer="f")
     assert [caption for caption, _ in pdf.small_text(story)] == ["Tiny."]
+
+
+def test_a_heading_never_ends_a_page_above_its_table(tmp_path):
+    """Filler that leaves room for the heading but not for the table below it: the heading moves with the table."""
+    filler = [pdf.text("filler line " * 12) for _ in range(22)]
+    story = filler + [pdf.heading("Lonely heading", 2),
+                      pdf.table(["a", "b"], [[str(i), str(i)] for i in range(12)], lead_in="The table:")]
+    pages = [p.extract_text() for p in pypdf.PdfReader(pdf.build(tmp_path / "a.pdf", story, "t", "a", "f")).pages]
+    assert len(pages) == 2  # the filler fills page 1 but for a few lines
+    heading_page = next(k for k, text in enumerate(pages) if "Lonely heading" in text)
+    table_page = next(k for k, text in enumerate(pages) if "The table:" in text)
+    assert heading_page == table_page == 1
