@@ -615,7 +615,7 @@ def q2_section(results):
     fair = equal_work(q2, rows)
     sweep = read_bench(Q2_SWEEP) or None
     first = q2.get("figure_classes") or classes[:4]
-    class_figure, magnitude_figure, spectra_figure = n, n + 1, n + 2
+    spectra_figure, class_figure, magnitude_figure = n, n + 1, n + 2  # the spectra fit under the discussion
     p = q2.get("rho_power", 3.0)
 
     def named(counts, m, key="top1"):
@@ -766,6 +766,10 @@ def q2_section(results):
             f"(slopes {span[default]} against {span[law]}), so its images carry less fine detail; on the classes "
             f"both were made for (Figures {class_figure}–{magnitude_figure}) "
             + sources_compared(q2, rows, default, law)),
+        pdf.figure(q2["folder"] / Path(q2["figures"][2]).with_suffix(".svg"),
+                   f"Figure {spectra_figure}. Q2 ({network_name(q2)}): radially averaged Fourier magnitude, mean "
+                   "over the classes of each "
+                   "method, of a natural photo, and the 1/w line, on log-log axes.", max_height=8.5 * pdf.cm),
         pdf.figure(q2["folder"] / Path(q2["figures"][0]).with_suffix(".svg"),
                    f"Figure {class_figure}. Q2 ({network_name(q2)}): the {len(methods) - 1} methods (rows) on "
                    f"the first {len(first)} classes of this run. A canvas is shown by its central half. Under each "
@@ -773,14 +777,12 @@ def q2_section(results):
                    "intended class (above the column), on what is shown; contrast-stretched for display, as the "
                    "VLM saw them.", max_height=24 * pdf.cm),  # at its own size: images 3.7 cm, text 6.5 pt
         pdf.figure(q2["folder"] / Path(q2["figures"][1]).with_suffix(".svg"),
-                   f"Figure {magnitude_figure}. Q2: the magnitude-constrained method beyond Figure {class_figure}: "
+                   f"Figure {magnitude_figure}. Q2 ({network_name(q2)}): the magnitude-constrained method beyond "
+                   f"Figure {class_figure}: "
                    "first row, the 1/w law itself as the fixed magnitude on the same classes as Figure "
                    f"{class_figure} (compare its last row; same seed, crops and steps); then the default on the "
                    f"other classes. The other methods' images of those classes are in {q2['folder'].name}/images/ "
-                   "of the result set.", max_height=16 * pdf.cm),
-        pdf.figure(q2["folder"] / Path(q2["figures"][2]).with_suffix(".svg"),
-                   f"Figure {spectra_figure}. Radially averaged Fourier magnitude, mean over the classes of each "
-                   "method, of a natural photo, and the 1/w line, on log-log axes.", max_height=8.5 * pdf.cm)]
+                   "of the result set.", max_height=16 * pdf.cm)]
 
 
 def penalty_verdict(fair, record, default):
@@ -1042,14 +1044,14 @@ def q3_section(results):
                     "L2, at several step counts. They stop at the boundary, so their model's target wins only past a "
                     "log-odds margin κ over p = 0.98, doubled from 0.5 until their re-read 8-bit file is fooled."
                     if bench else "")),
-        table,
-        *([budget_search_table(linf, q3)] if linf else []),
-        pdf.text(comparison_sentences(bench, q3, misses)),
         pdf.figure(q3["folder"] / Path(q3["figures"][0]).with_suffix(".svg"),
                    f"Figure {n}. Q3 ({network_name(q3)}): per photo and norm, the original, the fooled image "
                    "re-read from its file, the change amplified (factor above it; grey: unchanged), its red-boxed "
                    "32×32 centre enlarged pixel for pixel, and the fooled image's top 5 (target in red).",
                    max_height=13 * pdf.cm),  # its text at 6 pt
+        table,
+        *([budget_search_table(linf, q3)] if linf else []),
+        pdf.text(comparison_sentences(bench, q3, misses)),
         pdf.text(
             "<b>Discussion.</b> " + "; ".join(
                 f"{Path(c['image']).name} ({c['original_class']}, p = {fmt(c['original_prob'], 2)}) became "
@@ -1190,14 +1192,14 @@ def q4_section(results):
                  + f", insertion copies them into {faith['insertion_from']}; the score is the area under the curve "
                  f"of p over {faith['steps']} equal steps of pixels, low for deletion and high for insertion if the "
                  "map is faithful. Every map is scored on the same photos: each occlusion map, their mean "
-                 f"(multi-scale), Grad-CAM on {faith['grad_cam_layer']} and a random order (the table below the next "
-                 f"figure; Figure {n + 1})."),
+                 f"(multi-scale), Grad-CAM on {faith['grad_cam_layer']} and a random order (the table below; "
+                 f"Figure {n + 1}):"),
+        faithfulness_table(faith),
         pdf.figure(q4["folder"] / Path(q4["figures"][0]).with_suffix(".svg"),
                    f"Figure {n}. Q4 ({network_name(q4)}): per photo (row), the per-pixel drop in p(class) for each "
                    "block size (red: hiding the pixel lowers p; blue: it raises p; each map on its own colour bar) "
                    f"and Grad-CAM on {faith['grad_cam_layer']}.",
                    max_height=19 * pdf.cm, lossless=False),  # photos and smooth maps: JPEG loses nothing one sees
-        faithfulness_table(faith),
         pdf.figure(q4["folder"] / Path(q4["figures"][1]).with_suffix(".svg"),
                    f"Figure {n + 1}. Q4 ({network_name(q4)}): deletion (top) and insertion (bottom) curves of "
                    "every map, one column per photo.", max_height=9.7 * pdf.cm),  # its text at 6 pt

@@ -106,7 +106,7 @@ def plot_maps(net, photos, stem):
 
 def plot_faithfulness(net, photos, stem):
     """Deletion (top) and insertion (bottom) curves of every map, one column per photo, one legend for all."""
-    fig, axes = plt.subplots(2, len(photos), figsize=(PRINT_WIDTH, 4.0), squeeze=False, sharex=True, sharey=True)
+    fig, axes = plt.subplots(2, len(photos), figsize=(PRINT_WIDTH, 3.4), squeeze=False, sharex=True, sharey=True)
     for column, photo in zip(axes.T, photos):
         for (method, score), colour in zip(photo["faithfulness"].items(), plt.cm.tab10(np.arange(10))):
             fraction = np.linspace(0, 1, len(score["deletion_curve"]))
@@ -125,7 +125,7 @@ def plot_faithfulness(net, photos, stem):
     fig.suptitle(title(f"Q4: deletion and insertion — {network_label(net)}",
                        "deletion: pixels removed in the map's order (lower area is better); insertion: pixels put "
                        "into a blurred copy in that order (higher is better)"), fontsize=7)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return save_figure(fig, stem)
 
 
