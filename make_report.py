@@ -19,7 +19,8 @@ import numpy as np
 
 from cnnvis import cli
 from cnnvis import pdf
-from alexnet import ROOT, WEIGHTS_DIR, alexnet_label, alexnet_weights_in
+from cnnvis.efficientnet_lite import MEAN_RGB as LITE_MEAN_RGB
+from alexnet import CAFFE_MEAN_BGR, ROOT, WEIGHTS_DIR, alexnet_label, alexnet_weights_in
 from cnnvis.errors import UserError
 from cnnvis import files
 from cnnvis.files import read_json
@@ -301,7 +302,8 @@ def code_section(results):
                      "(<font name='Mono'>--help</font> lists the rest). The README gives everything else (flags, "
                      "the benchmark, how results are stored)."),
             pdf.table(["file", "what it answers"], files, widths=[4.6 * pdf.cm, pdf.TEXT_WIDTH - 4.6 * pdf.cm]),
-            pdf.text("python make_report.py --names \"First Last\"  # the missing questions, then this PDF", "code"),
+            pdf.text("python make_report.py --names \"First Last\"  # runs the questions not yet run, then builds "
+                     "this PDF", "code"),
             pdf.text("python q1_visualize.py --layer logits --unit 9  # one question on a subject of one's own", "code"),
             pdf.text("python make_submission.py  # the ZIP: code, photos, Lite0's weights, this PDF", "code"),
             pdf.text("<b>Blind naming</b> (quoted in Q1 and Q2) asks whether a class image can be seen without "
@@ -399,7 +401,9 @@ def q1_section(results):
                  "(Simonyan et al. 2014):"),
         pdf.formula(r"\min_x\ \left(\frac{a(x)-t}{0.1\,\max(|t|,1)}\right)^2 + \lambda\,\|\tilde{x}\|^2"
                     r"\qquad\mathrm{or}\qquad \min_x\ -a(x) + \lambda\,\|\tilde{x}\|^2,"),
-        pdf.text("where x̃ = (x − 127.5)/127.5 is the image centred on grey and ‖x̃‖² its mean square (λ = "
+        pdf.text("where the target term measures the miss in units of 10% of max(|t|, 1), so that every target is "
+                 "met to about the same relative precision, x̃ = (x − 127.5)/127.5 is the image centred on grey and "
+                 "‖x̃‖² its mean square (λ = "
                  f"{by['L2'][0]['regularizers']['l2']:g} unless stated). Three methods run on the same units. "
                  "<b>L2</b>: the image-norm prior alone. <b>Yosinski</b>: the same objective with two regularizers "
                  "of Yosinski et al. 2015 after every step, L2 decay (x̃ ← (1−θ)x̃) and a Gaussian blur every few "
@@ -419,14 +423,16 @@ def q1_section(results):
                  + (" The bundled network's layers stand in for AlexNet's by depth (named in brackets; title page)."
                     if q1["network"] != "alexnet" else "")),
         pdf.figure(q1_figure(q1, "q1_layers_1"),
-                   f"Figure {n}. Q1 ({name}): the units of the first four layers (two per row, named at the left) "
-                   f"by the three methods; each conv neuron is cropped to its receptive field (at least 48 pixels "
+                   f"Figure {n}. Q1 ({name}): the units of the first four layers by the three methods, two units a "
+                   "row (named at the left: the first unit in the left three columns, the second in the right "
+                   "three); each conv neuron is cropped to its receptive field (at least 48 pixels "
                    f"a side), robust images show the whole image (whole channels); contrast-stretched for display.",
                    max_height=19 * pdf.cm),
         pdf.text(f"<b>What the images show</b> (Figures {n}–{n + 1}). The image-norm prior alone (L2) gives "
                  "high-contrast, high-frequency colour noise inside the receptive field and leaves the starting "
-                 "noise outside it: nothing in the objective prefers natural structure. Yosinski's blur and decay "
-                 "remove high frequencies and jitter demands robustness to small shifts: faint, smooth images. The "
+                 "noise outside it: nothing in the objective prefers natural structure. Yosinski's blur removes high "
+                 f"frequencies (its decay, θ = {reg.get('decay', 0):g} a step, barely acts) and jitter demands "
+                 "robustness to small shifts: faint, smooth images. The "
                  "robust method shows structure that changes with depth" + (
                      # what these images of the bundled network show; AlexNet's must be looked at anew
                      ": a flat colour field and a smooth gradient in stem, dotted and faceted textures in stage1, "
@@ -510,15 +516,20 @@ def q1_section(results):
                    "not the table's means on the saved, unshifted image ("
                    + "; ".join(f"{m}: {q1['curves'][m]['mean_activation'][-1]:.1f} here, "
                                f"{np.mean([maximized[m][label]['achieved'] for label in labels]):.1f} in the table"
-                               for m in ("L2", "Yosinski") if m in q1["curves"]) + ")"
+                               for m in ("L2", "Yosinski") if m in q1["curves"])
+                   + ("; robust: {:.1f} here, {:.1f} in its table's conv units".format(
+                       q1["curves"]["robust"]["mean_activation"][-1],
+                       np.mean([u["achieved"] for u in by["robust"] if u.get("position") == "mean"]))
+                      if "robust" in q1["curves"] and channel_steps else "") + ")"
                    + (f"; solid: the runs to convergence ({converged['steps']} steps), dashed: the "
                       f"{short_steps}-step runs shown in Figures {n}–{n + 1}" if long else "") + ".",
                    max_height=6.5 * pdf.cm),
         pdf.text(f"<b>Convergence</b> (Figure {n + 2}). " + (
             "Over the last quarter of the runs to convergence the mean activation changed by " + " and ".join(
                 f"{100 * converged['methods'][m]['rise_last_quarter']:+.1f}% ({m})" for m in long)
-            + " of its end value: L2 still creeps up, slowly; Yosinski's blur and decay hold it at a level it "
-            "fluctuates about. " if long else "")
+            + " of its end value: L2 still creeps up, slowly; Yosinski's moves up and down from step to step "
+            "(each step sees a differently shifted image) and does not settle, so its long-run values are one "
+            "draw of that fluctuation. " if long else "")
             + "Over their last quarter the robust runs changed by " + " and ".join(
                 f"{100 * rise[m]:+.1f}% ({m})" for m in rise if m not in ("L2", "Yosinski"))
             + ". As the step size decays to 5%, a flat end alone would not show convergence; the longer runs "
@@ -541,7 +552,7 @@ def q1_section(results):
                  "pattern shrinks to the middle of the receptive field. The default λ = 1, at the weak end, "
                  "leaves the starting noise in place."
                  + "".join(f" (The sweep's λ = {u['l2']:g} image ends at {u['achieved']:.1f}, not at the table's "
-                           f"{maximized['L2'][u['label']]['achieved']:.2f}: in a batch of its own it starts from "
+                           f"{maximized['L2'][u['label']]['achieved']:.1f}: in a batch of its own it starts from "
                            "other noise.)"
                            for u in [v for v in sweep if v["l2"] == by["L2"][0]["regularizers"]["l2"]][:1]
                            if u["label"] in maximized["L2"])),
@@ -640,7 +651,8 @@ def q2_section(results):
               (f"{fair_named[m]['top1']} / {fair_named[m]['top3']} of {fair_named[m]['images']}"
                if fair_named[m] else "not shown")]
              for m, s in fair["methods"].items()],
-            widths=[4.4 * pdf.cm, 2.6 * pdf.cm, 1.6 * pdf.cm, 2.4 * pdf.cm, 2.6 * pdf.cm, pdf.TEXT_WIDTH - 13.6 * pdf.cm],
+            widths=[4.4 * pdf.cm, 2.6 * pdf.cm, 1.6 * pdf.cm, 2.4 * pdf.cm, 2.6 * pdf.cm,
+                    pdf.TEXT_WIDTH - 13.6 * pdf.cm],
             lead_in=f"<b>At equal compute</b> (<font name='Mono'>{Q2_BUDGET_COMMAND}</font>, "
                     f"bench/q2_budget.json): every method at the default's {fair['budget_pixels'] / 1e6:.1f} M "
                     "pixel-passes per class image, the same classes and seed; "
@@ -670,7 +682,7 @@ def q2_section(results):
                     f"report ({', '.join(dict.fromkeys(r['class_name'] for r in sweep['images']))}), one setting "
                     "varied at a time about β 20, p 3. Kept: settings whose mean slope is within "
                     f"{sweep['law_tolerance']:g} of −1; chosen: the kept one with the highest mean class logit; "
-                    "the best few were named blind:")]
+                    "the settings in the last column were then named blind:")]
         chosen = sweep["chosen"].get("1/w term + robustness") or next(iter(sweep["chosen"].values()))
         pixels = sweep["chosen"].get("1/w term")
         sweep_text = (f"For the penalty with transformations the rule chooses β = {chosen['fourier_weight']:g} and "
@@ -695,8 +707,9 @@ def q2_section(results):
                  "(tf.signal.fft2d), w the radial frequency in cycles per image:"),
         pdf.formula(r"R(x) = \beta\ \frac{1}{3}\sum_{c}\ \sum_{w \neq 0} \rho(w)\,\left(\log|F_c(w)| + \log w - "
                     r"\mu_c\right)^2,\qquad \mu_c = \sum_{w\neq 0}\rho(w)\,(\log|F_c(w)| + \log w),"),
-        pdf.text(f"with ρ(w) ∝ w<super>−{p:g}</super> (summing to 1) and β = {q2['fourier_weight']:g}, both "
-                 "chosen by a sweep on other classes (below); R = 0 exactly when every channel's spectrum is c/w. "
+        pdf.text(f"with ρ(w) ∝ w<super>−{p:g}</super> (summing to 1) and β = {q2['fourier_weight']:g}, chosen "
+                 "for the penalty with transformations by a sweep on other classes and used for both (below); "
+                 "R = 0 exactly when every channel's spectrum is c/w. "
                  "The term is tried on pixels alone, with <i>transformation robustness</i> (Olah et al. 2017: "
                  "random padding, shifts, scaling by 0.9–1.1 and rotation by ±10° before every step, the image "
                  "optimized in a <i>decorrelated colour space</i>, three channels uncorrelated in photos that a "
@@ -708,8 +721,10 @@ def q2_section(results):
                     r"\qquad \min_{\varphi}\ -\frac{1}{K}\sum_{k=1}^{K} z_{\mathrm{class}}\!\left("
                     r"\mathrm{crop}_k(x) + \mathrm{noise}\right),"),
         pdf.text("where F<super>−1</super> is the inverse real FFT (tf.signal.irfft2d) of each decorrelated "
-                 "channel, C maps them to RGB and the sigmoid σ to 0–255; the law then holds whatever the "
-                 "optimizer does. A is either <i>(a) the 1/w law</i>, A<sub>c</sub>(w) = a<sub>c</sub>/w, or "
+                 "channel, C maps them to RGB and the sigmoid σ to 0–255, and z<sub>class</sub> is the class "
+                 "logit. The magnitude stays A whatever the optimizer does (the slopes measured on the saved images "
+                 "differ a little from A's: the sigmoid, the colour map and the 8-bit rounding bend them). A is "
+                 "either <i>(a) the 1/w law</i>, A<sub>c</sub>(w) = a<sub>c</sub>/w, or "
                  "<i>(b) the photos' spectrum</i>, the mean magnitude of Hann-windowed 256×256 squares of the "
                  "project's six photos (the default); a<sub>c</sub> gives each channel the photos' standard "
                  f"deviation. The image made, the <i>canvas</i>, is {crops['canvas']}×{crops['canvas']} pixels: "
@@ -775,14 +790,20 @@ def q2_section(results):
                    f"the first {len(first)} classes of this run. A canvas is shown by its central half. Under each "
                    "image the sibling judge's top-1 class with its probability, and its probability of the "
                    "intended class (above the column), on what is shown; contrast-stretched for display, as the "
-                   "VLM saw them.", max_height=24 * pdf.cm),  # at its own size: images 3.7 cm, text 6.5 pt
+                   "VLM saw them. The penalty methods ran at this run's budget (the table above: a fraction of the "
+                   "default's work); at equal work they are counted in the equal-compute table.",
+                   max_height=24 * pdf.cm),  # at its own size: images 3.7 cm, text 6.5 pt
         pdf.figure(q2["folder"] / Path(q2["figures"][1]).with_suffix(".svg"),
                    f"Figure {magnitude_figure}. Q2 ({network_name(q2)}): the magnitude-constrained method beyond "
                    f"Figure {class_figure}: "
                    "first row, the 1/w law itself as the fixed magnitude on the same classes as Figure "
                    f"{class_figure} (compare its last row; same seed, crops and steps); then the default on the "
                    f"other classes. The other methods' images of those classes are in {q2['folder'].name}/images/ "
-                   "of the result set.", max_height=16 * pdf.cm)]
+                   "of the result set"
+                   + "".join(f", as is the 1/w law's image of {', '.join(unshown)}, counted in the tables"
+                             for unshown in [[r["class_name"] for r in rows if r["method"] == law
+                                              and r["class_index"] not in first]] if unshown)
+                   + ".", max_height=16 * pdf.cm)]
 
 
 def penalty_verdict(fair, record, default):
@@ -932,8 +953,10 @@ def results_table(q3, bench, n):
          *(f"{who.upper()}, {'&nbsp;/ '.join(map(str, ran[who]))} steps" for who, _, _ in REFERENCES), "÷ best"],
         rows, widths=[122, 36, 38, 27, 29, 38, 64, 84, 40],
         lead_in=f"<b>Table: results</b> (Figure {n}): p = p(target) after; bold: the norm minimized"
-                + (f"; last {extra} rows: held-out photos, from the benchmark" if extra else "")
-                + ("; then the references' change in that norm, and ours ÷ the smallest (–: not run):"
+                + (f"; last {extra} rows: photos held out (no setting was chosen on them), run by the benchmark "
+                   "(bench/bench.py)" if extra else "")
+                + ("; then the references' change in that norm, and ours ÷ the smallest (from the unrounded "
+                   "norms; –: not run):"
                    if bench else ":"))
     return table, misses
 
@@ -980,11 +1003,12 @@ def convergence_sentence(bench, cases):
             falling |= not floor and not rose and max(falls) > 0.02
             parts.append(f"{who.upper()} {norm_name(norm)} {max(falls):.1%} ({a} → {b}"
                          + ("; at the floor, 1 grey level, everywhere)" if floor else
-                            f"; larger after {b} on {rose} of {len(falls)})" if rose else
+                            f"; more than 2% larger after {b} on {rose} of {len(falls)})" if rose else
                             "; still falling)" if max(falls) > 0.02 else "; stopped)"))
     if not parts:
         return ""
-    return ("Largest fall of each reference's change between its two longest runs (steps): " + "; ".join(parts) + "."
+    return ("Largest fall of each reference's change between its two longest runs (steps; from the unrounded "
+            "norms): " + "; ".join(parts) + "."
             + (" A reference still falling had not converged: converged, it could beat ours by more."
                if falling else ""))
 
@@ -1167,6 +1191,14 @@ def faithfulness_table(faith):
                      widths=fixed[:2] + [(pdf.TEXT_WIDTH - sum(fixed)) / len(images)] * len(images) + fixed[2:])
 
 
+def fill_colour(q4):
+    """The occluder's RGB when it is the network's input-space zero: the mean colour it subtracts."""
+    if not q4["maps"][0]["fill_meaning"].startswith("input-space zero"):
+        return ""
+    rgb = CAFFE_MEAN_BGR[::-1] if q4["network"] == "alexnet" else [255 * m for m in LITE_MEAN_RGB]
+    return f", RGB ({', '.join(f'{v:.0f}' for v in rgb)})"
+
+
 def q4_section(results):
     q4 = results["q4"]
     maps, faith = q4["maps"], q4["faithfulness"]
@@ -1177,13 +1209,15 @@ def q4_section(results):
     return [
         pdf.heading("5. Classification heat map by occlusion (Q4)"),
         pdf.text("<b>Method.</b> An occlusion block of B×B pixels slides over the network's input image with stride "
-                 f"S; the pixels under it are set to zero — {fill} — and the probability p of the photo's class is "
+                 f"S; the pixels under it are set to zero — {fill}{fill_colour(q4)} — and the probability p of the "
+                 "photo's class is "
                  "recorded. Cell (i, j) of the occlusion map is p with the block's top-left corner at (i·S, j·S); a "
                  f"side has ⌊(size − B)/S⌋ + 1 cells. Figure {n} shows, per pixel, the drop in p (unoccluded "
                  "minus occluded) averaged "
                  "over the block positions covering the pixel, beside Grad-CAM (Selvaraju et al. 2017: the last "
                  "convolutional layer's channels weighted by the gradient of the class logit; here by "
-                 "tf-keras-vis). The photos' classes are visually obvious; (row, col) is the top-left pixel of the "
+                 f"tf-keras-vis, on {faith['grad_cam_layer']}, the output of that layer). The photos' classes are "
+                 "visually obvious; (row, col) is the top-left pixel of the "
                  "block that gives the lowest p:"),
         occlusion_table(maps),
         pdf.text("<b>Is the map right?</b> <i>Deletion</i> and <i>insertion</i> (Petsiuk et al. 2018) take the "
@@ -1197,16 +1231,16 @@ def q4_section(results):
         faithfulness_table(faith),
         pdf.figure(q4["folder"] / Path(q4["figures"][0]).with_suffix(".svg"),
                    f"Figure {n}. Q4 ({network_name(q4)}): per photo (row), the per-pixel drop in p(class) for each "
-                   "block size (red: hiding the pixel lowers p; blue: it raises p; each map on its own colour bar) "
-                   f"and Grad-CAM on {faith['grad_cam_layer']}.",
+                   "block size (red: hiding the pixel lowers p; blue: it raises p; each map on its own colour bar), "
+                   "averaged over the block positions covering the pixel, so its peak is below the largest drop of "
+                   f"one block (the table above); and Grad-CAM on {faith['grad_cam_layer']}.",
                    max_height=19 * pdf.cm, lossless=False),  # photos and smooth maps: JPEG loses nothing one sees
         pdf.figure(q4["folder"] / Path(q4["figures"][1]).with_suffix(".svg"),
                    f"Figure {n + 1}. Q4 ({network_name(q4)}): deletion (top) and insertion (bottom) curves of "
                    "every map, one column per photo.", max_height=9.7 * pdf.cm),  # its text at 6 pt
         pdf.text(
             "<b>Discussion.</b> " + block_sizes(maps) + unsure_maps(maps)
-            + "A block that raises p probably hid evidence for a competing class. By deletion and insertion, "
-            + faithfulness_sentences(faith)
+            + "Against Grad-CAM: " + faithfulness_sentences(faith)
             + (f"A random order (means: deletion {fmt(random['deletion'])}, insertion {fmt(random['insertion'])}) is "
                "worse than every map on both, so the scores separate maps from chance. "
                if random and all(random["deletion"] > v["deletion"] and random["insertion"] < v["insertion"]
@@ -1244,9 +1278,12 @@ def theory_section():
             lead_in="Assume stride 1, 'same' padding (N×N pixels per layer), C<sub>in</sub> input and C later "
                     "channels, no biases; one multiplication per weight per output pixel. In brackets: "
                     "C<sub>in</sub> = C = 1."),
-        pdf.text("(iii) thus has the same 7×7 support with about 31% fewer weights, and as many fewer "
-                 "multiplications when its intermediate layer is computed once; with a nonlinearity between the "
-                 "layers it is also more expressive (without one, only 7×7 filters that factor as 5×5 ∗ 3×3)."),
+        pdf.text("(iii) needs fewer weights than (i) exactly when 25·C<sub>in</sub>·C + 9·C² &lt; "
+                 "49·C<sub>in</sub>·C, i.e. C &lt; 8C<sub>in</sub>/3: with C<sub>in</sub> = C, 34 against 49, "
+                 "about 31% fewer, and as many fewer multiplications when its intermediate layer is computed once; "
+                 "on an RGB input (C<sub>in</sub> = 3) with C = 64 it needs more (41,664 against 9,408). With a "
+                 "nonlinearity between the layers (iii) is also more expressive (without one, only 7×7 filters that "
+                 "factor as 5×5 ∗ 3×3)."),
         pdf.heading("1.3 How the support grows with the stride", 2),
         pdf.text("Each layer adds (k<sub>l</sub> − 1) times the product of all earlier strides, so a stride "
                  "multiplies the growth from every later layer: linear in depth without strides, r<sub>L</sub> = "
@@ -1287,8 +1324,11 @@ def theory_section():
                  "fit a training set exactly?) concerns the <i>global</i> optimum. Gradient descent stops wherever "
                  "the gradient vanishes (a local minimum, a saddle point, a plateau) and certifies nothing about "
                  "global optimality: from a bad initialization it can stop at a poor point while a perfect fit "
-                 "exists. A contradiction (P = NP) would follow only if the fixed, polynomial number of operations "
-                 "were guaranteed to reach a global minimum on every instance."),
+                 "exists. So a fixed number of operations to reach <i>a</i> stationary point decides nothing. Nor "
+                 "need that number be small: fixed for every initialization, it may still grow exponentially with "
+                 "the size of the network and the data. A contradiction (P = NP) would follow only if the count "
+                 "were polynomial in the problem size <i>and</i> the point reached were a global minimum on every "
+                 "instance."),
     ]
 
 

@@ -89,7 +89,8 @@ renderPDF._PDFRenderer.drawImage = _draw_image_object
 
 TEXT_WIDTH = A4[0] - 4 * cm
 STYLES = {
-    "body": ParagraphStyle("body", fontName="Sans", fontSize=9, leading=12, spaceAfter=4),
+    "body": ParagraphStyle("body", fontName="Sans", fontSize=9, leading=12, spaceAfter=4, autoLeading="max"),
+    # autoLeading: a line with a subscript or superscript grows instead of running into its neighbours
     "small": ParagraphStyle("small", fontName="Sans", fontSize=8, leading=10.5, spaceAfter=3),
     "caption": ParagraphStyle("caption", fontName="Sans-Oblique", fontSize=8, leading=10, spaceAfter=7,
                               spaceBefore=2),
