@@ -429,8 +429,8 @@ def q1_section(results):
                    f"a side), robust images show the whole image (whole channels); contrast-stretched for display.",
                    max_height=19 * pdf.cm),
         pdf.text(f"<b>What the images show</b> (Figures {n}–{n + 1}). The image-norm prior alone (L2) gives "
-                 "high-contrast, high-frequency colour noise inside the receptive field and leaves the starting "
-                 "noise outside it: nothing in the objective prefers natural structure. Yosinski's blur removes high "
+                 "high-contrast, high-frequency colour noise inside the receptive field and pulls the pixels the "
+                 "neuron ignores to grey: nothing in the objective prefers natural structure. Yosinski's blur removes high "
                  f"frequencies (its decay, θ = {reg.get('decay', 0):g} a step, barely acts) and jitter demands "
                  "robustness to small shifts: faint, smooth images. The "
                  "robust method shows structure that changes with depth" + (
@@ -549,8 +549,10 @@ def q1_section(results):
                  "gradient history, so even a small penalty moves the pixels the neuron ignores. Only at "
                  f"λ = 10<super>{np.log10(sweep[-1]['l2']):.0f}</super> "
                  f"does the prior cost activation ({sweep[-1]['achieved']:.1f}): the "
-                 "pattern shrinks to the middle of the receptive field. The default λ = 1, at the weak end, "
-                 "leaves the starting noise in place."
+                 "pattern shrinks to the middle of the receptive field."
+                 + "".join(f" The default λ = {u['l2']:g} leaves a mean distance from grey of {u['contrast']:.1f} "
+                           f"grey levels (λ = 0: {sweep[0]['contrast']:.1f}) at an activation of "
+                           f"{u['achieved']:.1f}." for u in sweep if u["l2"] == by["L2"][0]["regularizers"]["l2"])
                  + "".join(f" (The sweep's λ = {u['l2']:g} image ends at {u['achieved']:.1f}, not at the table's "
                            f"{maximized['L2'][u['label']]['achieved']:.1f}: in a batch of its own it starts from "
                            "other noise.)"
