@@ -607,6 +607,21 @@ def equal_work(q2, rows):
     return bench
 
 
+def penalty_figure(fair):
+    """The penalty's equal-work images as bench/q2_budget.py drew them, when that record measured this run's images
+    with this run's β and p; else None."""
+    figure = (fair or {}).get("penalty_figure")
+    if not (figure and fair["matches"] and fair["fourier_settings_match"] and (ROOT / figure["file"]).is_file()):
+        return None
+    return ROOT / figure["file"]
+
+
+def q2_figure_count(results):
+    """Q2's figures in the report: its own, and the equal-work penalty images when they are shown."""
+    q2 = results["q2"]
+    return len(q2["figures"]) + bool(penalty_figure(equal_work(q2, q2["classes"])))
+
+
 def q2_section(results):
     q2 = results["q2"]
     rows = q2["classes"]
@@ -625,10 +640,14 @@ def q2_section(results):
     centre_named = blind_naming(q2, [{**r, "image_file": r["centre_image_file"]} for r in rows
                                      if "centre_image_file" in r], "method")
     record = blind_record()
-    fair = equal_work(q2, rows)
     sweep = read_bench(Q2_SWEEP) or None
     first = q2.get("figure_classes") or classes[:4]
-    spectra_figure, class_figure, magnitude_figure = n, n + 1, n + 2  # the spectra fit under the discussion
+    fair = equal_work(q2, rows)
+    penalties = penalty_figure(fair)
+    if penalties:  # the figures in the order they are placed (see `figures` below)
+        penalty_number, class_figure, magnitude_figure, spectra_figure = n, n + 1, n + 2, n + 3
+    else:
+        penalty_number, spectra_figure, class_figure, magnitude_figure = None, n, n + 1, n + 2
     p = q2.get("rho_power", 3.0)
 
     def named(counts, m, key="top1"):
@@ -698,6 +717,39 @@ def q2_section(results):
                       + ". One setting serves both methods: the pixel method's logits differ by less than their "
                       f"spread over classes, and the VLM named none of them more often. This run used "
                       f"β = {q2['fourier_weight']:g}, p = {p:g}.")
+    spectra = pdf.figure(
+        q2["folder"] / Path(q2["figures"][2]).with_suffix(".svg"),
+        f"Figure {spectra_figure}. Q2 ({network_name(q2)}): radially averaged Fourier magnitude, mean over the "
+        "classes of each method, of a natural photo, and the 1/w line, on log-log axes.", max_height=8.5 * pdf.cm)
+    classes_figure = pdf.figure(
+        q2["folder"] / Path(q2["figures"][0]).with_suffix(".svg"),
+        f"Figure {class_figure}. Q2 ({network_name(q2)}): the {len(methods) - 1} methods (rows) on the first "
+        f"{len(first)} classes of this run. A canvas is shown by its central half. Under each image the sibling "
+        "judge's top-1 class with its probability, and its probability of the intended class (above the column), "
+        "on what is shown; contrast-stretched for display, as the VLM saw them. The penalty methods ran at this "
+        "run's budget (the table above: a fraction of the default's work)"
+        + (f"; Figure {penalty_number} shows the penalty with transformations at equal work." if penalties else
+           "; at equal work they are counted in the equal-compute table."),
+        max_height=24 * pdf.cm)  # at its own size: images 3.7 cm, text 6.5 pt
+    magnitudes = pdf.figure(
+        q2["folder"] / Path(q2["figures"][1]).with_suffix(".svg"),
+        f"Figure {magnitude_figure}. Q2 ({network_name(q2)}): the magnitude-constrained method beyond Figure "
+        f"{class_figure}: first row, the 1/w law itself as the fixed magnitude on the same classes as Figure "
+        f"{class_figure} (compare its last row; same seed, crops and steps); then the default on the other "
+        f"classes. The other methods' images of those classes are in {q2['folder'].name}/images/ of the result set"
+        + "".join(f", as is the 1/w law's image of {', '.join(unshown)}, counted in the tables"
+                  for unshown in [[r["class_name"] for r in rows if r["method"] == law
+                                   and r["class_index"] not in first]] if unshown)
+        + ".", max_height=16 * pdf.cm)
+    figures = [spectra, classes_figure, magnitudes]  # the spectra fit under the discussion
+    if penalties:  # these fit there instead, and the spectra under the magnitudes
+        figures = [pdf.figure(
+            penalties,
+            f"Figure {penalty_number}. Q2 ({network_name(q2)}): the penalty at its best honest shot, "
+            f"{fair['penalty_figure']['method']}, at the default's work (<font name='Mono'>{Q2_BUDGET_COMMAND}"
+            f"</font>; β = {q2['fourier_weight']:g}, p = {p:g}) on the classes of Figure {class_figure}: images "
+            f"counted in the equal-compute table, drawn as in Figure {class_figure}.",
+            max_height=7 * pdf.cm), classes_figure, magnitudes, spectra]
     return [
         pdf.heading("3. Natural image statistics: the 1/w law as a penalty and as a constraint (Q2)"),
         pdf.text("<b>The question.</b> The class logits (fc8) are visualized (each "
@@ -767,6 +819,8 @@ def q2_section(results):
             f"{q2['reference_slope']:+.2f}), but a natural spectrum is not a natural picture: the penalty is "
             "a price the optimizer may pay wherever the logit gains more. "
             + penalty_verdict(fair, record, default)
+            + (f" Figure {penalty_number} shows the penalty with transformations at equal work." if penalties
+               else "")
             + " With the magnitude fixed, every frequency carries exactly its energy (slopes "
             f"{span[default]} for the photos' spectrum, {span[law]} for the 1/w law, measured on the saved 8-bit "
             "images), and the optimizer can only decide <i>where</i> things are. "
@@ -783,29 +837,7 @@ def q2_section(results):
             f"(slopes {span[default]} against {span[law]}), so its images carry less fine detail; on the classes "
             f"both were made for (Figures {class_figure}–{magnitude_figure}) "
             + sources_compared(q2, rows, default, law)),
-        pdf.figure(q2["folder"] / Path(q2["figures"][2]).with_suffix(".svg"),
-                   f"Figure {spectra_figure}. Q2 ({network_name(q2)}): radially averaged Fourier magnitude, mean "
-                   "over the classes of each "
-                   "method, of a natural photo, and the 1/w line, on log-log axes.", max_height=8.5 * pdf.cm),
-        pdf.figure(q2["folder"] / Path(q2["figures"][0]).with_suffix(".svg"),
-                   f"Figure {class_figure}. Q2 ({network_name(q2)}): the {len(methods) - 1} methods (rows) on "
-                   f"the first {len(first)} classes of this run. A canvas is shown by its central half. Under each "
-                   "image the sibling judge's top-1 class with its probability, and its probability of the "
-                   "intended class (above the column), on what is shown; contrast-stretched for display, as the "
-                   "VLM saw them. The penalty methods ran at this run's budget (the table above: a fraction of the "
-                   "default's work); at equal work they are counted in the equal-compute table.",
-                   max_height=24 * pdf.cm),  # at its own size: images 3.7 cm, text 6.5 pt
-        pdf.figure(q2["folder"] / Path(q2["figures"][1]).with_suffix(".svg"),
-                   f"Figure {magnitude_figure}. Q2 ({network_name(q2)}): the magnitude-constrained method beyond "
-                   f"Figure {class_figure}: "
-                   "first row, the 1/w law itself as the fixed magnitude on the same classes as Figure "
-                   f"{class_figure} (compare its last row; same seed, crops and steps); then the default on the "
-                   f"other classes. The other methods' images of those classes are in {q2['folder'].name}/images/ "
-                   "of the result set"
-                   + "".join(f", as is the 1/w law's image of {', '.join(unshown)}, counted in the tables"
-                             for unshown in [[r["class_name"] for r in rows if r["method"] == law
-                                              and r["class_index"] not in first]] if unshown)
-                   + ".", max_height=16 * pdf.cm)]
+        *figures]
 
 
 def penalty_verdict(fair, record, default):
@@ -1035,7 +1067,7 @@ BENCH_ONLY_FOOLING = "python bench/bench.py --only fooling --json bench/results.
 def q3_section(results):
     q3 = results["q3"]
     cases = q3["cases"]
-    n = len(results["q1"]["figures"]) + len(results["q2"]["figures"]) + 1
+    n = len(results["q1"]["figures"]) + q2_figure_count(results) + 1
     linf = [c for c in cases if c["norm"] == "linf"]
     l2 = [c for c in cases if c["norm"] == "l2"]
     traded = (l2 and linf and all(a["l2"] < b["l2"] and a["linf"] > b["linf"]
@@ -1204,7 +1236,7 @@ def fill_colour(q4):
 def q4_section(results):
     q4 = results["q4"]
     maps, faith = q4["maps"], q4["faithfulness"]
-    n = len(results["q1"]["figures"]) + len(results["q2"]["figures"]) + 2
+    n = len(results["q1"]["figures"]) + q2_figure_count(results) + 2
     images = list(dict.fromkeys(r["image"] for r in faith["per_image"]))
     fill = maps[0]["fill_meaning"]
     random = faith["mean"].get("random")

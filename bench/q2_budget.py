@@ -24,11 +24,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root, wherever this is run from
 from cnnvis import __version__  # noqa: E402  (after the project root is on the path)
 import alexnet  # noqa: E402
 from cnnvis import spectrum  # noqa: E402
+from cnnvis.class_grid import central, plot_grid, verdict_lines  # noqa: E402
 from cnnvis.files import read_json, write_json  # noqa: E402
 from cnnvis.imaging import save_image  # noqa: E402
 from cnnvis.judge import JUDGE, Judge  # noqa: E402
@@ -69,13 +71,6 @@ def measured(net, judge, images, classes, crops, files):
             for i, (c, f) in enumerate(zip(classes, files))]
 
 
-def central(rgb_uint8, fraction):
-    """The central square of an image, `fraction` of its side: where a canvas's crops were centred."""
-    side = rgb_uint8.shape[0]
-    start = round(side * (1 - fraction) / 2)
-    return rgb_uint8[start:side - start, start:side - start]
-
-
 def run(net, method, prior, steps, classes, seed=0):
     rgb = visualize(net, [Neuron(net.logits_layer, c) for c in classes], None, method, steps, seed, prior)
     return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
@@ -107,6 +102,30 @@ def equal_budget(net, judge, folder, classes, only=None):
         print(f"{name}: {steps} steps, {seconds / len(mine):.1f} s per image", flush=True)
     return {"budget_pixels": budget, "fourier_weight": spectrum.FOURIER_WEIGHT, "rho_power": spectrum.RHO_POWER,
             "methods": settings, "images": rows}
+
+
+PENALTY = "1/w term + robustness"  # the assignment's term at its best honest shot: its β and ρ from the sweep
+FIGURE_CLASSES = 4  # the report's Q2 figure shows every method on its first four classes; so does this one
+
+
+def penalty_figure(net, record):
+    """PENALTY's equal-work images of the first FIGURE_CLASSES classes, drawn as the report's Q2 figure draws its
+    images (HERE/q2_budget_penalty.svg, beside the JSON that counts them), if every image file is the one `record`
+    measured (SHA-256). Returns the figure's entry for the JSON, or None."""
+    classes = list(dict.fromkeys(r["class_index"] for r in record["images"]))[:FIGURE_CLASSES]
+    by = {(r["method"], r["class_index"]): r for r in record["images"]}
+    rows = [by.get((PENALTY, c)) for c in classes]
+    root = HERE.parent
+    if any(r is None or not (root / r["image_file"]).is_file() or sha256(root / r["image_file"]) != r["image_sha256"]
+           for r in rows):
+        print(f"penalty figure not drawn: the image files of {PENALTY} are not the ones measured", flush=True)
+        return None
+    cells = [(np.asarray(Image.open(root / r["image_file"]).convert("RGB")), net.classes[r["class_index"]],
+              verdict_lines(r)) for r in rows]
+    path = plot_grid(net, cells, len(classes), HERE / "q2_budget_penalty",
+                     [f"{PENALTY}, {record['methods'][PENALTY]['steps']} steps"])
+    return {"file": f"bench/{path.with_suffix('.svg').name}", "method": PENALTY, "classes": classes,
+            "image_sha256": [r["image_sha256"] for r in rows]}
 
 
 def merged(new, before):
@@ -182,7 +201,8 @@ def main():
         classes = [net.classes.find(c) for c in spectrum.CLASSES]
         new = {**header, **equal_budget(net, judge, folder / "budget", classes, args.methods)}
         path = HERE / "q2_budget.json"
-        write_json(path, merged(new, read_json(path) if args.methods and path.is_file() else None))
+        record = merged(new, read_json(path) if args.methods and path.is_file() else None)
+        write_json(path, {**record, "penalty_figure": penalty_figure(net, record)})
     return 0
 
 

@@ -67,7 +67,7 @@ def test_no_bench_or_cnnvis_file_imports_a_question_script():
 
 
 def test_verdict_names_the_judges_top1_with_its_own_p_and_the_intended_class_with_its_own():
-    import q2_fourier
+    from cnnvis import class_grid as q2_fourier  # the pieces Q2's figures and the equal-work bench share
     row = {"class_name": "ostrich", "judge_top1": "great white shark", "judge_top1_prob": 0.83,
            "judge_prob_of_class": 0.01, "recognized": False, "centre_judge_top1": "ostrich",
            "centre_judge_top1_prob": 0.9, "centre_judge_prob_of_class": 0.9, "centre_recognized": True}
@@ -124,3 +124,27 @@ def test_an_equal_work_run_of_some_methods_keeps_the_others_of_the_same_work():
     assert list(both["methods"]) == ["image-norm prior", "1/w term"] and both["methods"]["1/w term"] == {}
     assert both["images"] == [{"method": "image-norm prior"}, {"method": "1/w term"}]
     assert list(merged(new, {**before, "budget_pixels": 2})["methods"]) == ["1/w term"]  # other work: not kept
+
+
+def test_the_equal_work_penalty_figure_is_drawn_only_from_the_files_measured(tmp_path, monkeypatch):
+    import hashlib
+    import types
+    from PIL import Image
+    budget = load_budget()
+    monkeypatch.setattr(budget, "HERE", tmp_path / "bench")
+    (tmp_path / "bench").mkdir()
+    rng = np.random.default_rng(0)
+    rows = []
+    for c in (9, 130, 1, 323):
+        path = tmp_path / f"img_{c}.png"
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(path)
+        rows.append({"method": budget.PENALTY, "class_index": c, "class_name": f"class {c}",
+                     "image_file": path.name, "image_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                     "judge_top1": "kite", "judge_top1_prob": 0.5, "judge_prob_of_class": 0.1, "recognized": False})
+    record = {"methods": {budget.PENALTY: {"steps": 167}}, "images": rows}
+    net = types.SimpleNamespace(name="efficientnet-lite0", classes={c: f"class {c}" for c in (9, 130, 1, 323)})
+    drawn = budget.penalty_figure(net, record)
+    assert drawn["image_sha256"] == [r["image_sha256"] for r in rows]
+    assert (tmp_path / drawn["file"]).is_file()
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(tmp_path / rows[2]["image_file"])  # not the file measured
+    assert budget.penalty_figure(net, record) is None
