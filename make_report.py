@@ -302,8 +302,8 @@ def code_section(results):
                      "(<font name='Mono'>--help</font> lists the rest). The README gives everything else (flags, "
                      "the benchmark, how results are stored)."),
             pdf.table(["file", "what it answers"], files, widths=[4.6 * pdf.cm, pdf.TEXT_WIDTH - 4.6 * pdf.cm]),
-            pdf.text("python make_report.py --names \"First Last\"  # runs the questions not yet run, then builds "
-                     "this PDF", "code"),
+            pdf.text("python make_report.py --names \"First Last\"  # the questions not yet run, then this PDF",
+                     "code"),
             pdf.text("python q1_visualize.py --layer logits --unit 9  # one question on a subject of one's own", "code"),
             pdf.text("python make_submission.py  # the ZIP: code, photos, Lite0's weights, this PDF", "code"),
             pdf.text("<b>Blind naming</b> (quoted in Q1 and Q2) asks whether a class image can be seen without "
@@ -468,7 +468,7 @@ def q1_section(results):
                   lead_in="<b>Maximized activations of the pixel methods</b> (two units a row; Yos.: Yosinski; "
                           "headers give the steps): the neuron at the centre of the feature map (conv) or the "
                           "class logit, on the saved 8-bit image"
-                          + (f"; at {short_steps} steps (Figures {n}–{n + 1}) and run to convergence, "
+                          + (f"; at {short_steps} steps (Figures {n}–{n + 1}) and run longer, "
                              f"{converged['steps']} steps ({converged['file']}: python q1_visualize.py "
                              "--record-convergence, for this run's units, methods, seed and weights, checked by "
                              "SHA-256)" if long else
@@ -546,7 +546,11 @@ def q1_section(results):
                  f"{sweep[0]['contrast']:.1f} to {sweep[-2]['contrast']:.1f} grey levels) while the activation "
                  f"stays between {min(u['achieved'] for u in sweep[:-1]):.1f} and "
                  f"{max(u['achieved'] for u in sweep[:-1]):.1f}: Adam scales each pixel's step by its own "
-                 "gradient history, so even a small penalty moves the pixels the neuron ignores. Only at "
+                 "gradient history, so a penalty moves the pixels the neuron ignores as fast as those it uses"
+                 + "".join(f", once it outweighs the starting noise (from λ = {u['l2']:g}: {u['contrast']:.1f} grey "
+                           f"levels; λ = {sweep[1]['l2']:g} leaves {sweep[1]['contrast']:.1f})"
+                           for u in [v for v in sweep if v["contrast"] < sweep[0]["contrast"] / 2][:1])
+                 + ". Only at "
                  f"λ = 10<super>{np.log10(sweep[-1]['l2']):.0f}</super> "
                  f"does the prior cost activation ({sweep[-1]['achieved']:.1f}): the "
                  "pattern shrinks to the middle of the receptive field."
@@ -565,10 +569,10 @@ def q1_section(results):
                    "row; the conv neuron cropped to its receptive field.", max_height=8 * pdf.cm),
         pdf.text(f"<b>Target activations</b> (Figure {n + 4}). Each activation measured on the saved file is "
                  f"within {100 * worst:.1f}% of its target (the miss over max(|t|, 1)). The images of one neuron "
-                 "do not grow stronger with the target: their mean distance from grey stays between "
+                 "do not grow stronger with the target: their mean distance from grey stays within "
                  + " and ".join(f"{min(u['contrast'] for u in targets if u['label'] == label):.1f}–"
-                                f"{max(u['contrast'] for u in targets if u['label'] == label):.1f} grey levels "
-                                f"({label})" for label in dict.fromkeys(u["label"] for u in targets))
+                                f"{max(u['contrast'] for u in targets if u['label'] == label):.1f} grey levels for "
+                                f"{label}" for label in dict.fromkeys(u["label"] for u in targets))
                  + ": the activation is set by the arrangement of the colour pattern, not by its amount."),
     ]
     return story
@@ -689,7 +693,7 @@ def q2_section(results):
             [r for r in sweep["images"] if (r["method"], r["fourier_weight"], r["rho_power"]) ==
              (s["method"], s["fourier_weight"], s["rho_power"])], record) for s in sweep["summary"]}
         sweep_table = [pdf.table(
-            ["method", "β", "p of ρ ∝ w<super>−p</super>", "mean logit", "mean slope", "sibling judge",
+            ["method", "β", "γ of ρ ∝ w<super>−γ</super>", "mean logit", "mean slope", "sibling judge",
              "named by the VLM: top-1 / among 3"],
             [[s["method"], f"{s['fourier_weight']:g}", f"{s['rho_power']:g}", fmt(s["mean_logit"], 1),
               f"{s['mean_slope']:+.2f}", f"{s['judge_recognized']} of {len(sweep['classes'])}",
@@ -701,22 +705,28 @@ def q2_section(results):
             lead_in=f"<b>How β and ρ were chosen</b> (<font name='Mono'>{Q2_BUDGET_COMMAND} --part sweep</font>, "
                     "bench/q2_sweep.json): both penalty methods at the default's work on four classes not in the "
                     f"report ({', '.join(dict.fromkeys(r['class_name'] for r in sweep['images']))}), one setting "
-                    "varied at a time about β 20, p 3. Kept: settings whose mean slope is within "
+                    "varied at a time about β 20, γ 3. Kept: settings whose mean slope is within "
                     f"{sweep['law_tolerance']:g} of −1; chosen: the kept one with the highest mean class logit; "
                     "the settings in the last column were then named blind:")]
         chosen = sweep["chosen"].get("1/w term + robustness") or next(iter(sweep["chosen"].values()))
+        pixel_settings = [s for s in sweep["summary"] if s["method"] == "1/w term"]
+        pixel_sd = np.mean([np.std([r["logit"] for r in sweep["images"] if r["method"] == "1/w term"
+                                    and (r["fourier_weight"], r["rho_power"]) == (s["fourier_weight"], s["rho_power"])],
+                                   ddof=1) for s in pixel_settings])
         pixels = sweep["chosen"].get("1/w term")
         sweep_text = (f"For the penalty with transformations the rule chooses β = {chosen['fourier_weight']:g} and "
-                      f"p = {chosen['rho_power']:g} (mean logit {chosen['mean_logit']:.1f}, mean slope "
+                      f"γ = {chosen['rho_power']:g} (mean logit {chosen['mean_logit']:.1f}, mean slope "
                       f"{chosen['mean_slope']:+.2f})"
-                      + (f"; for the term on pixels alone it would choose β = {pixels['fourier_weight']:g}, p = "
+                      + (f"; for the term on pixels alone it would choose β = {pixels['fourier_weight']:g}, γ = "
                          f"{pixels['rho_power']:g} (mean logit {pixels['mean_logit']:.1f}, a few percent above the "
                          "others', with a slope further from −1)" if pixels and pixels is not chosen
                          and (pixels["fourier_weight"], pixels["rho_power"]) != (chosen["fourier_weight"],
                                                                                 chosen["rho_power"]) else "")
-                      + ". One setting serves both methods: the pixel method's logits differ by less than their "
-                      f"spread over classes, and the VLM named none of them more often. This run used "
-                      f"β = {q2['fourier_weight']:g}, p = {p:g}.")
+                      + ". One setting serves both methods: the pixel method's mean logits (" + "–".join(
+                          f"{f(s['mean_logit'] for s in pixel_settings):.1f}" for f in (min, max))
+                      + f") differ by less than the spread of its logits over classes (sd {pixel_sd:.1f}, mean over "
+                      "settings), and the VLM named none of them more often. This run used "
+                      f"β = {q2['fourier_weight']:g}, γ = {p:g}.")
     spectra = pdf.figure(
         q2["folder"] / Path(q2["figures"][2]).with_suffix(".svg"),
         f"Figure {spectra_figure}. Q2 ({network_name(q2)}): radially averaged Fourier magnitude, mean over the "
@@ -747,8 +757,8 @@ def q2_section(results):
             penalties,
             f"Figure {penalty_number}. Q2 ({network_name(q2)}): the penalty at its best honest shot, "
             f"{fair['penalty_figure']['method']}, at the default's work (<font name='Mono'>{Q2_BUDGET_COMMAND}"
-            f"</font>; β = {q2['fourier_weight']:g}, p = {p:g}) on the classes of Figure {class_figure}: images "
-            f"counted in the equal-compute table, drawn as in Figure {class_figure}.",
+            f"</font>; β = {q2['fourier_weight']:g}, γ = {p:g}) on the classes of Figure {class_figure}: images "
+            "counted in the equal-compute table, drawn as the class images below are.",
             max_height=7 * pdf.cm), classes_figure, magnitudes, spectra]
     return [
         pdf.heading("3. Natural image statistics: the 1/w law as a penalty and as a constraint (Q2)"),
@@ -761,7 +771,7 @@ def q2_section(results):
                  "(tf.signal.fft2d), w the radial frequency in cycles per image:"),
         pdf.formula(r"R(x) = \beta\ \frac{1}{3}\sum_{c}\ \sum_{w \neq 0} \rho(w)\,\left(\log|F_c(w)| + \log w - "
                     r"\mu_c\right)^2,\qquad \mu_c = \sum_{w\neq 0}\rho(w)\,(\log|F_c(w)| + \log w),"),
-        pdf.text(f"with ρ(w) ∝ w<super>−{p:g}</super> (summing to 1) and β = {q2['fourier_weight']:g}, chosen "
+        pdf.text(f"with ρ(w) ∝ w<super>−γ</super>, γ = {p:g} (summing to 1) and β = {q2['fourier_weight']:g}, chosen "
                  "for the penalty with transformations by a sweep on other classes and used for both (below); "
                  "R = 0 exactly when every channel's spectrum is c/w. "
                  "The term is tried on pixels alone, with <i>transformation robustness</i> (Olah et al. 2017: "
@@ -808,20 +818,23 @@ def q2_section(results):
                   widths=[4.4 * pdf.cm, 2.4 * pdf.cm, 3.6 * pdf.cm, 3.2 * pdf.cm, pdf.TEXT_WIDTH - 13.6 * pdf.cm],
                   lead_in="<b>This run</b> (the main command's budget: the penalty methods get a fraction of the "
                           f"default's work; Figures {class_figure}–{magnitude_figure}"
-                          + ("" if vlm else "; none of these files was shown to the VLM") + "):"),
+                          + ("" if vlm else "; none of these files was shown to the VLM")
+                          + "; — / —: not shown to the VLM; pixel-passes: steps × views × pixels a view):"),
         *fair_table,
         *sweep_table,
         *([pdf.text(sweep_text)] if sweep_text else []),
         pdf.text(
             "<b>Discussion: penalty or constraint.</b> "
             f"With the image-norm prior alone the spectra are flat (slopes {span[baseline]}, like white noise; "
-            f"Figure {spectra_figure}). The 1/w term makes the slopes natural ({span['1/w term']}; the photo's is "
-            f"{q2['reference_slope']:+.2f}), but a natural spectrum is not a natural picture: the penalty is "
+            f"Figure {spectra_figure}). The 1/w term makes the slopes natural ({span['1/w term']}; "
+            + (f"the photo {Path(q2['reference']).name}'s is " if "reference" in q2 else "a natural photo's is ")
+            + f"{q2['reference_slope']:+.2f}), but a natural spectrum is not a natural picture: the penalty is "
             "a price the optimizer may pay wherever the logit gains more. "
             + penalty_verdict(fair, record, default)
             + (f" Figure {penalty_number} shows the penalty with transformations at equal work." if penalties
                else "")
-            + " With the magnitude fixed, every frequency carries exactly its energy (slopes "
+            + " With the magnitude fixed, every frequency keeps its set energy, up to the sigmoid and the "
+            "rounding (slopes "
             f"{span[default]} for the photos' spectrum, {span[law]} for the 1/w law, measured on the saved 8-bit "
             "images), and the optimizer can only decide <i>where</i> things are. "
             + (f"The VLM named the class in {named(vlm, default)} default canvases at the first guess "
@@ -1250,8 +1263,8 @@ def q4_section(results):
                  "minus occluded) averaged "
                  "over the block positions covering the pixel, beside Grad-CAM (Selvaraju et al. 2017: the last "
                  "convolutional layer's channels weighted by the gradient of the class logit; here by "
-                 f"tf-keras-vis, on {faith['grad_cam_layer']}, the output of that layer). The photos' classes are "
-                 "visually obvious; (row, col) is the top-left pixel of the "
+                 f"tf-keras-vis, on {faith['grad_cam_layer']}, the output of that layer). Each photo's class is "
+                 "its top-1 class (p in the table); (row, col) is the top-left pixel of the "
                  "block that gives the lowest p:"),
         occlusion_table(maps),
         pdf.text("<b>Is the map right?</b> <i>Deletion</i> and <i>insertion</i> (Petsiuk et al. 2018) take the "
@@ -1330,7 +1343,7 @@ def theory_section():
         f(r"f(x) = \sum_{j=1}^{n} \alpha_j\,\sigma(w_j^\top x + b_j),\qquad \sigma(z) = \max(z, 0),\quad "
           r"x \in \mathbb{R}^d."),
         pdf.text("In class, ReLUs passed on the running sum of α<sub>j</sub>h<sub>j</sub>, which needs it "
-                 "non-negative: hence α<sub>j</sub> &gt; 0. Instead keep two never-negative accumulators, P "
+                 "non-negative: hence α<sub>j</sub> &gt; 0. Instead keep two non-negative accumulators, P "
                  "(positive terms) and N (negative terms), and carry the input as x = σ(x) − σ(−x). With "
                  "α<super>±</super> = max(±α,&nbsp;0), the deep network has n hidden layers "
                  "ℓ = 1…n of 2d + 3 neurons (u<sub>ℓ</sub>, v<sub>ℓ</sub> ∈ ℝ<super>d</super>, h<sub>ℓ</sub>, "

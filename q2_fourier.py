@@ -234,7 +234,8 @@ def main():
             "compared_method": LAW,
             "crops": {"count": args.crops, "canvas": args.canvas, "resolution": CROPS.side(net, args.crop_resolution),
                       "start": CROPS.start, "end": CROPS.end, "noise": CROPS.noise},
-            "reference_slope": spectral_slope(reference, args.fourier_size), "judge": judge.name,
+            "reference": shown(args.reference), "reference_slope": spectral_slope(reference, args.fourier_size),
+            "judge": judge.name,
             "recognition_rate": rates, "centre_recognition_rate": centre_rates, "classes": rows,
             "figures": [result_set.relative(f) for f in figures], "figure_classes": first_shown})
     for row in rows:
