@@ -545,18 +545,18 @@ def q1_section(results):
                  "which the neuron ignores, to grey (the image's mean distance from grey falls from "
                  f"{sweep[0]['contrast']:.1f} to {sweep[-2]['contrast']:.1f} grey levels) while the activation "
                  f"stays between {min(u['achieved'] for u in sweep[:-1]):.1f} and "
-                 f"{max(u['achieved'] for u in sweep[:-1]):.1f}: Adam scales each pixel's step by its own "
-                 "gradient history, so a penalty moves the pixels the neuron ignores as fast as those it uses"
-                 + "".join(f", once it outweighs the starting noise (from λ = {u['l2']:g}: {u['contrast']:.1f} grey "
-                           f"levels; λ = {sweep[1]['l2']:g} leaves {sweep[1]['contrast']:.1f})"
+                 f"{max(u['achieved'] for u in sweep[:-1]):.1f}"
+                 + "".join(f"; in {u['steps']} steps λ = {sweep[1]['l2']:g} leaves the image {sweep[1]['contrast']:.1f} "
+                           f"grey levels from grey, λ = {u['l2']:g} brings it to {u['contrast']:.1f}"
                            for u in [v for v in sweep if v["contrast"] < sweep[0]["contrast"] / 2][:1])
                  + ". Only at "
                  f"λ = 10<super>{np.log10(sweep[-1]['l2']):.0f}</super> "
                  f"does the prior cost activation ({sweep[-1]['achieved']:.1f}): the "
                  "pattern shrinks to the middle of the receptive field."
-                 + "".join(f" The default λ = {u['l2']:g} leaves a mean distance from grey of {u['contrast']:.1f} "
-                           f"grey levels (λ = 0: {sweep[0]['contrast']:.1f}) at an activation of "
-                           f"{u['achieved']:.1f}." for u in sweep if u["l2"] == by["L2"][0]["regularizers"]["l2"])
+                 + "".join(f" The default is λ = {u['l2']:g}"
+                           + (", the smallest value swept that clears the noise" if u is cleared[0] else "") + "."
+                           for cleared in [[v for v in sweep if v["contrast"] < sweep[0]["contrast"] / 2] or [None]]
+                           for u in sweep if u["l2"] == by["L2"][0]["regularizers"]["l2"])
                  + "".join(f" (The sweep's λ = {u['l2']:g} image ends at {u['achieved']:.1f}, not at the table's "
                            f"{maximized['L2'][u['label']]['achieved']:.1f}: in a batch of its own it starts from "
                            "other noise.)"
